@@ -9,3 +9,8 @@ pub mod search;
 
 pub use error::{Error, Result};
 pub use search::SearchQuery;
+pub mod provider;
+pub mod resource;
+
+pub use provider::{Constraint, Context, Interaction, Interactions, ResourceProvider, SearchPage, Updated};
+pub use resource::Resource;

@@ -37,6 +37,38 @@ pub struct SearchQuery {
     pub ignored: Vec<String>,
 }
 
+impl SearchQuery {
+    /// A search for all resources of a type.
+    pub fn new(resource_type: impl Into<String>) -> Self {
+        SearchQuery {
+            resource_type: resource_type.into(),
+            criteria: Vec::new(),
+            result: ResultParams::default(),
+            ignored: Vec::new(),
+        }
+    }
+
+    /// The search `_id=id1,id2,...` with room for all of them on one page.
+    pub fn by_ids(resource_type: &str, id_param: &'static SearchParamDef, ids: &[String]) -> Self {
+        let mut query = SearchQuery::new(resource_type);
+        query.criteria.push(Criterion::Values {
+            param: id_param,
+            modifier: None,
+            values: ids
+                .iter()
+                .map(|id| {
+                    SearchValue::Token(TokenValue {
+                        system: TokenSystem::Any,
+                        code: Some(id.clone()),
+                    })
+                })
+                .collect(),
+        });
+        query.result.count = Some(u32::try_from(ids.len()).unwrap_or(u32::MAX));
+        query
+    }
+}
+
 /// One condition on the searched resources.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Criterion {
