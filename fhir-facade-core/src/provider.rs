@@ -280,7 +280,7 @@ pub trait ResourceProvider: Send + Sync {
         &self,
         id: &str,
         resource: Resource,
-        if_match: Option<&str>,
+        if_match: Option<String>,
         ctx: &Context,
     ) -> Result<Updated> {
         let _ = (id, resource, if_match, ctx);
@@ -293,19 +293,21 @@ pub trait ResourceProvider: Send + Sync {
         Err(self.unsupported(Interaction::Delete))
     }
 
-    /// The versions of one resource (`id` given) or of the whole type, newest first, one page.
-    async fn history(
+    /// The versions of one resource, newest first, one page.
+    async fn history_instance(
         &self,
-        id: Option<&str>,
+        id: &str,
         query: &SearchQuery,
         ctx: &Context,
     ) -> Result<SearchPage> {
+        let _ = (id, query, ctx);
+        Err(self.unsupported(Interaction::HistoryInstance))
+    }
+
+    /// The versions of all resources of the type, newest first, one page.
+    async fn history_type(&self, query: &SearchQuery, ctx: &Context) -> Result<SearchPage> {
         let _ = (query, ctx);
-        Err(self.unsupported(if id.is_some() {
-            Interaction::HistoryInstance
-        } else {
-            Interaction::HistoryType
-        }))
+        Err(self.unsupported(Interaction::HistoryType))
     }
 
     /// Creates `resource` unless a resource matching `query` (the `If-None-Exist` header) exists.
