@@ -19,7 +19,10 @@ pub fn split(s: &str, sep: char) -> Vec<&str> {
     while let Some((i, c)) = chars.next() {
         if c == '\\' {
             // An escape pair is consumed whole so that `\\` cannot escape the separator after it.
-            if chars.peek().is_some_and(|&(_, next)| ESCAPABLE.contains(&next)) {
+            if chars
+                .peek()
+                .is_some_and(|&(_, next)| ESCAPABLE.contains(&next))
+            {
                 chars.next();
             }
         } else if c == sep {
