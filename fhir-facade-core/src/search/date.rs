@@ -489,6 +489,8 @@ mod tests {
             assert!(DateRange::parse(bad).is_err(), "{bad} should be rejected");
         }
         assert!(DateValue::parse("31-12-2019").is_err());
+        assert!(DateValue::parse(&format!("2020-01-01T10:00:00.{}Z", "1".repeat(10_000))).is_err());
+        assert!(DateValue::parse(&"9".repeat(10_000)).is_err());
     }
 
     #[test]

@@ -303,6 +303,7 @@ mod tests {
         let long = "1".repeat(65);
         assert!(ReferenceValue::parse(&long, None, None).is_err());
         assert!(ReferenceValue::parse(&"1".repeat(64), None, None).is_ok());
+        assert!(ReferenceValue::parse(&"Patient/é".repeat(2_000), BASE, None).is_err());
     }
 
     #[test]

@@ -128,7 +128,8 @@ mod tests {
 
     #[test]
     fn rejects() {
-        for bad in ["", "|", "a|b|c", "||"] {
+        let long = "é|".repeat(5_000);
+        for bad in ["", "|", "a|b|c", "||", long.as_str()] {
             assert!(
                 TokenValue::parse(bad).is_err(),
                 "{bad:?} should be rejected"
