@@ -17,6 +17,7 @@ pub mod error;
 pub mod provider;
 pub mod resource;
 pub mod search;
+pub mod sql;
 pub mod translate;
 
 pub use error::{Error, Result};
