@@ -4,6 +4,8 @@
 
 #![warn(missing_docs)]
 
+pub mod compartment;
+pub mod elements;
 pub mod error;
 pub mod search;
 
