@@ -13,6 +13,8 @@
 
 #![warn(missing_docs)]
 
+pub mod compartment;
+pub mod elements;
 pub mod error;
 pub mod provider;
 pub mod resource;

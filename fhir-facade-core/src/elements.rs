@@ -1,0 +1,75 @@
+//! Top-level elements of the covered R4 resource types: those in the `_summary=true` view and the
+//! mandatory ones (which `_elements` must keep).
+//!
+//! The tables in [`r4`] are generated from the official R4 `StructureDefinition`s by
+//! `tools/gen-fhir-defs.py`; do not edit them by hand.
+//!
+//! Names are the JSON property names, except that a choice element is written as its prefix without
+//! `[x]`: `value[x]` is `value`, so a projection keeps `valueQuantity`, `valueString`, ... by
+//! matching the prefix followed by an upper-case letter.
+
+pub mod r4;
+
+/// Looks `resource_type` up in a table sorted by type.
+fn lookup(
+    table: &'static [(&'static str, &'static [&'static str])],
+    resource_type: &str,
+) -> &'static [&'static str] {
+    table
+        .binary_search_by(|(t, _)| (*t).cmp(resource_type))
+        .map_or(&[], |i| table[i].1)
+}
+
+/// The top-level elements of `resource_type` marked `isSummary` (including `id` and `meta`), in
+/// definition order, with choice elements as their prefix. Empty for types not covered.
+pub fn summary_elements(resource_type: &str) -> &'static [&'static str] {
+    lookup(r4::SUMMARY_ELEMENTS, resource_type)
+}
+
+/// The top-level elements of `resource_type` with a minimum cardinality of at least 1, in
+/// definition order, with choice elements as their prefix. Empty for types not covered or without
+/// mandatory elements.
+pub fn mandatory_elements(resource_type: &str) -> &'static [&'static str] {
+    lookup(r4::MANDATORY_ELEMENTS, resource_type)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::search::registry::R4_RESOURCE_TYPES;
+
+    #[test]
+    fn tables_cover_the_registry_types_in_order() {
+        for table in [r4::SUMMARY_ELEMENTS, r4::MANDATORY_ELEMENTS] {
+            let types: Vec<&str> = table.iter().map(|(t, _)| *t).collect();
+            assert_eq!(types, R4_RESOURCE_TYPES);
+        }
+    }
+
+    #[test]
+    fn observation() {
+        let summary = summary_elements("Observation");
+        for name in [
+            "id",
+            "meta",
+            "status",
+            "code",
+            "subject",
+            "value",
+            "effective",
+        ] {
+            assert!(summary.contains(&name), "{name}");
+        }
+        assert!(!summary.contains(&"note"));
+        assert!(summary.iter().all(|n| !n.ends_with("[x]")));
+        assert_eq!(mandatory_elements("Observation"), ["status", "code"]);
+    }
+
+    #[test]
+    fn patient_and_unknown_types() {
+        assert!(summary_elements("Patient").contains(&"birthDate"));
+        assert!(mandatory_elements("Patient").is_empty());
+        assert!(summary_elements("NoSuchType").is_empty());
+        assert!(mandatory_elements("NoSuchType").is_empty());
+    }
+}
