@@ -267,37 +267,44 @@ def render_compartment(rows: list[tuple[str, list[str]]]) -> str:
     return "".join(out)
 
 
-def element_tables(read_json: ReadJson) -> tuple[list[tuple[str, list[str]]], list[tuple[str, list[str]]]]:
-    """(summary, mandatory) top-level element names per covered resource type, in definition order."""
+Table = list[tuple[str, list[str]]]
+
+
+def element_tables(read_json: ReadJson) -> tuple[Table, Table, Table]:
+    """(summary, mandatory, choice) top-level element names per covered resource type, in definition order."""
     summary = []
     mandatory = []
+    choices = []
     for resource_type in RESOURCE_TYPES:
         definition = read_json(f"StructureDefinition-{resource_type}.json")
         if definition.get("type") != resource_type or definition.get("kind") != "resource":
             raise SystemExit(f"StructureDefinition-{resource_type}.json is not the {resource_type} resource")
         in_summary = []
         required = []
+        choice = []
         for element in definition["snapshot"]["element"]:
             path = element["path"]
             prefix, _, name = path.partition(".")
             if prefix != resource_type or not name or "." in name:
                 continue
-            name = name.removesuffix("[x]")
+            if name.endswith("[x]"):
+                choice.append(name.removesuffix("[x]"))
             if element.get("isSummary", False):
                 in_summary.append(name)
             if element.get("min", 0) >= 1:
                 required.append(name)
         summary.append((resource_type, in_summary))
         mandatory.append((resource_type, required))
-    return summary, mandatory
+        choices.append((resource_type, choice))
+    return summary, mandatory, choices
 
 
-def render_elements(summary: list[tuple[str, list[str]]], mandatory: list[tuple[str, list[str]]]) -> str:
+def render_elements(summary: Table, mandatory: Table, choices: Table) -> str:
     out = [
         HEADER,
         "\n",
         "//! Top-level element names of the covered R4 resource types, from their StructureDefinitions.\n",
-        "//! A choice element `value[x]` is written as its prefix `value`.\n",
+        "//! A choice element is written as in the definition, `value[x]`.\n",
         "\n",
         "/// Resource type → top-level elements with `isSummary: true`, in definition order; sorted by type.\n",
         "pub static SUMMARY_ELEMENTS: &[(&str, &[&str])] = &[\n",
@@ -307,6 +314,10 @@ def render_elements(summary: list[tuple[str, list[str]]], mandatory: list[tuple[
     out.append("/// Resource type → top-level elements with `min >= 1`, in definition order; sorted by type.\n")
     out.append("pub static MANDATORY_ELEMENTS: &[(&str, &[&str])] = &[\n")
     out.extend(f"({rust_str(rt)}, {rust_str_slice(names)}),\n" for rt, names in mandatory)
+    out.append("];\n\n")
+    out.append("/// Resource type → stems of the top-level choice elements (`value` for `value[x]`); sorted by type.\n")
+    out.append("pub static CHOICE_ELEMENTS: &[(&str, &[&str])] = &[\n")
+    out.extend(f"({rust_str(rt)}, {rust_str_slice(names)}),\n" for rt, names in choices)
     out.append("];\n")
     return "".join(out)
 
@@ -337,13 +348,13 @@ def main() -> int:
     entries = search_params(read_json, warnings)
     compartment = patient_compartment(read_json)
     check_compartment(compartment, entries, warnings)
-    summary, mandatory = element_tables(read_json)
+    summary, mandatory, choices = element_tables(read_json)
 
     src = args.repo / "fhir-facade-core" / "src"
     outputs = {
         src / "search" / "registry" / "r4.rs": render_params(entries),
         src / "compartment" / "r4.rs": render_compartment(compartment),
-        src / "elements" / "r4.rs": render_elements(summary, mandatory),
+        src / "elements" / "r4.rs": render_elements(summary, mandatory, choices),
     }
     for path, text in outputs.items():
         path.parent.mkdir(parents=True, exist_ok=True)

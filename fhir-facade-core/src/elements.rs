@@ -4,9 +4,10 @@
 //! The tables in [`r4`] are generated from the official R4 `StructureDefinition`s by
 //! `tools/gen-fhir-defs.py`; do not edit them by hand.
 //!
-//! Names are the JSON property names, except that a choice element is written as its prefix without
-//! `[x]`: `value[x]` is `value`, so a projection keeps `valueQuantity`, `valueString`, ... by
-//! matching the prefix followed by an upper-case letter.
+//! Names are the JSON property names, except that a choice element is written as in its
+//! definition, `value[x]`: in JSON it appears as `valueQuantity`, `valueString`, ... — the stem
+//! followed by a type name. Keeping the `[x]` tells choices apart from elements that merely share a
+//! prefix (`Encounter.class` and `Encounter.classHistory`).
 
 pub mod r4;
 
@@ -21,16 +22,21 @@ fn lookup(
 }
 
 /// The top-level elements of `resource_type` marked `isSummary` (including `id` and `meta`), in
-/// definition order, with choice elements as their prefix. Empty for types not covered.
+/// definition order, choice elements as `name[x]`. Empty for types not covered.
 pub fn summary_elements(resource_type: &str) -> &'static [&'static str] {
     lookup(r4::SUMMARY_ELEMENTS, resource_type)
 }
 
 /// The top-level elements of `resource_type` with a minimum cardinality of at least 1, in
-/// definition order, with choice elements as their prefix. Empty for types not covered or without
+/// definition order, choice elements as `name[x]`. Empty for types not covered or without
 /// mandatory elements.
 pub fn mandatory_elements(resource_type: &str) -> &'static [&'static str] {
     lookup(r4::MANDATORY_ELEMENTS, resource_type)
+}
+
+/// The stems of the top-level choice elements of `resource_type` (`value` for `value[x]`).
+pub fn choice_elements(resource_type: &str) -> &'static [&'static str] {
+    lookup(r4::CHOICE_ELEMENTS, resource_type)
 }
 
 #[cfg(test)]
@@ -40,7 +46,11 @@ mod tests {
 
     #[test]
     fn tables_cover_the_registry_types_in_order() {
-        for table in [r4::SUMMARY_ELEMENTS, r4::MANDATORY_ELEMENTS] {
+        for table in [
+            r4::SUMMARY_ELEMENTS,
+            r4::MANDATORY_ELEMENTS,
+            r4::CHOICE_ELEMENTS,
+        ] {
             let types: Vec<&str> = table.iter().map(|(t, _)| *t).collect();
             assert_eq!(types, R4_RESOURCE_TYPES);
         }
@@ -55,14 +65,15 @@ mod tests {
             "status",
             "code",
             "subject",
-            "value",
-            "effective",
+            "value[x]",
+            "effective[x]",
         ] {
             assert!(summary.contains(&name), "{name}");
         }
         assert!(!summary.contains(&"note"));
-        assert!(summary.iter().all(|n| !n.ends_with("[x]")));
         assert_eq!(mandatory_elements("Observation"), ["status", "code"]);
+        assert!(choice_elements("Observation").contains(&"value"));
+        assert!(!choice_elements("Encounter").contains(&"class"));
     }
 
     #[test]

@@ -1,5 +1,7 @@
 //! Resources as JSON behind a small typed wrapper.
 
+use crate::elements::{choice_elements, mandatory_elements, summary_elements};
+use crate::search::Summary;
 use crate::{Error, Result};
 use serde_json::Value;
 
@@ -16,10 +18,16 @@ impl Resource {
     /// Wraps JSON that has a string `resourceType` and, when present, a valid `id`.
     pub fn new(value: Value) -> Result<Self> {
         let Some(resource_type) = value.get("resourceType").and_then(Value::as_str) else {
-            return Err(invalid("resourceType is missing or not a string", "resourceType"));
+            return Err(invalid(
+                "resourceType is missing or not a string",
+                "resourceType",
+            ));
         };
         if !is_resource_type(resource_type) {
-            return Err(invalid("resourceType is not a resource type name", "resourceType"));
+            return Err(invalid(
+                "resourceType is not a resource type name",
+                "resourceType",
+            ));
         }
         match value.get("id") {
             None => {}
@@ -68,6 +76,81 @@ impl Resource {
     pub fn into_json(self) -> Value {
         self.0
     }
+}
+
+impl Resource {
+    /// The resource as `_summary` and `_elements` ask for it.
+    ///
+    /// Subsetted resources carry the `SUBSETTED` tag in `meta.tag`, as FHIR requires, so that no
+    /// client mistakes them for the whole resource. `_summary=count` has no entries, so it does
+    /// not reach this function; it is treated like `false`.
+    #[must_use]
+    pub fn project(self, summary: Option<Summary>, elements: &[String]) -> Resource {
+        let resource_type = self.resource_type().to_owned();
+        let keep: Box<dyn Fn(&str) -> bool> = match summary {
+            Some(Summary::True) => {
+                let summary = summary_elements(&resource_type);
+                Box::new(move |name| element_listed(summary, name))
+            }
+            Some(Summary::Text) => {
+                let mandatory = mandatory_elements(&resource_type);
+                Box::new(move |name| name == "text" || element_listed(mandatory, name))
+            }
+            Some(Summary::Data) => Box::new(|name| name != "text"),
+            Some(Summary::Count | Summary::False) | None if !elements.is_empty() => {
+                let mandatory = mandatory_elements(&resource_type);
+                let choices = choice_elements(&resource_type);
+                Box::new(move |name| {
+                    elements.iter().any(|e| {
+                        e == name || (is_choice_of(name, e) && choices.contains(&e.as_str()))
+                    }) || element_listed(mandatory, name)
+                })
+            }
+            Some(Summary::Count | Summary::False) | None => return self,
+        };
+        let Value::Object(mut object) = self.0 else {
+            return self;
+        };
+        let before = object.len();
+        object.retain(|name, _| {
+            matches!(name.as_str(), "resourceType" | "id" | "meta") || keep(name)
+        });
+        if object.len() < before {
+            let meta = object
+                .entry("meta")
+                .or_insert_with(|| Value::Object(Default::default()));
+            if let Value::Object(meta) = meta {
+                let tags = meta
+                    .entry("tag")
+                    .or_insert_with(|| Value::Array(Vec::new()));
+                if let Value::Array(tags) = tags {
+                    tags.push(serde_json::json!({
+                        "system": SUBSETTED_SYSTEM,
+                        "code": "SUBSETTED",
+                    }));
+                }
+            }
+        }
+        Resource(Value::Object(object))
+    }
+}
+
+/// The code system of the `SUBSETTED` tag.
+const SUBSETTED_SYSTEM: &str = "http://terminology.hl7.org/CodeSystem/v3-ObservationValue";
+
+/// Whether a JSON property is in a list of element definitions, where a choice element is listed
+/// as `value[x]` and appears in JSON as `valueQuantity`, `valueString`, ...
+fn element_listed(listed: &[&str], name: &str) -> bool {
+    listed.iter().any(|e| match e.strip_suffix("[x]") {
+        Some(stem) => is_choice_of(name, stem),
+        None => *e == name,
+    })
+}
+
+fn is_choice_of(name: &str, stem: &str) -> bool {
+    name.strip_prefix(stem)
+        .and_then(|rest| rest.chars().next())
+        .is_some_and(|c| c.is_ascii_uppercase())
 }
 
 impl TryFrom<Value> for Resource {
@@ -131,6 +214,106 @@ mod tests {
             let err = Resource::new(bad).unwrap_err();
             assert_eq!(err.status(), 422);
         }
+    }
+
+    fn observation() -> Resource {
+        Resource::new(json!({
+            "resourceType": "Observation", "id": "o1",
+            "meta": {"versionId": "1"},
+            "text": {"status": "generated", "div": "<div xmlns=\"http://www.w3.org/1999/xhtml\">K</div>"},
+            "status": "final",
+            "code": {"text": "Potassium"},
+            "subject": {"reference": "Patient/p1"},
+            "valueQuantity": {"value": 5.4},
+            "note": [{"text": "haemolysed"}]
+        }))
+        .unwrap()
+    }
+
+    fn keys(r: &Resource) -> Vec<&str> {
+        let mut keys: Vec<&str> = r
+            .as_json()
+            .as_object()
+            .unwrap()
+            .keys()
+            .map(String::as_str)
+            .collect();
+        keys.sort_unstable();
+        keys
+    }
+
+    fn subsetted(r: &Resource) -> bool {
+        r.as_json()["meta"]["tag"]
+            .as_array()
+            .is_some_and(|tags| tags.iter().any(|t| t["code"] == "SUBSETTED"))
+    }
+
+    #[test]
+    fn summary_true_keeps_summary_elements_and_choices() {
+        let r = observation().project(Some(Summary::True), &[]);
+        assert_eq!(
+            keys(&r),
+            [
+                "code",
+                "id",
+                "meta",
+                "resourceType",
+                "status",
+                "subject",
+                "valueQuantity"
+            ]
+        );
+        assert!(subsetted(&r));
+    }
+
+    #[test]
+    fn summary_text_and_data() {
+        let r = observation().project(Some(Summary::Text), &[]);
+        assert_eq!(
+            keys(&r),
+            ["code", "id", "meta", "resourceType", "status", "text"]
+        );
+        let r = observation().project(Some(Summary::Data), &[]);
+        assert!(!keys(&r).contains(&"text") && keys(&r).contains(&"note"));
+        assert!(subsetted(&r));
+    }
+
+    #[test]
+    fn elements_keep_the_named_and_mandatory_elements() {
+        let r = observation().project(None, &["value".to_owned(), "note".to_owned()]);
+        assert_eq!(
+            keys(&r),
+            [
+                "code",
+                "id",
+                "meta",
+                "note",
+                "resourceType",
+                "status",
+                "valueQuantity"
+            ]
+        );
+        assert!(subsetted(&r));
+    }
+
+    #[test]
+    fn no_projection_leaves_the_resource_alone() {
+        assert_eq!(observation().project(None, &[]), observation());
+        assert_eq!(
+            observation().project(Some(Summary::False), &[]),
+            observation()
+        );
+    }
+
+    #[test]
+    fn a_stem_is_not_a_choice_unless_defined_so() {
+        let encounter = Resource::new(json!({
+            "resourceType": "Encounter", "id": "e", "status": "finished",
+            "class": {"code": "IMP"}, "classHistory": []
+        }))
+        .unwrap();
+        let r = encounter.project(None, &["class".to_owned()]);
+        assert!(!keys(&r).contains(&"classHistory"));
     }
 
     #[test]

@@ -9,15 +9,18 @@ pub mod date;
 pub mod escape;
 pub mod modifier;
 pub mod number;
+pub mod parse;
 pub mod prefix;
 pub mod quantity;
 pub mod reference;
 pub mod registry;
+mod render;
 pub mod token;
 
 pub use date::{DatePrecision, DateRange, DateValue};
 pub use modifier::Modifier;
 pub use number::NumberValue;
+pub use parse::{Handling, ParamSource, ParseOptions, SupportedParams};
 pub use prefix::Prefix;
 pub use quantity::QuantityValue;
 pub use reference::ReferenceValue;
