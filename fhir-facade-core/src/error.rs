@@ -363,20 +363,73 @@ mod tests {
     #[test]
     fn statuses_and_codes_follow_the_table() {
         let cases: Vec<(Error, u16, &str)> = vec![
-            (Error::invalid_search("birthdate", "not a date"), 400, "invalid"),
-            (Error::UnknownParameter { param: "bonkers".into() }, 400, "not-supported"),
+            (
+                Error::invalid_search("birthdate", "not a date"),
+                400,
+                "invalid",
+            ),
+            (
+                Error::UnknownParameter {
+                    param: "bonkers".into(),
+                },
+                400,
+                "not-supported",
+            ),
             (Error::Unauthorized("no token".into()), 401, "login"),
             (Error::Forbidden("scope".into()), 403, "forbidden"),
-            (Error::NotFound { resource_type: "Patient".into(), id: "x".into() }, 404, "not-found"),
-            (Error::not_supported("Patient", "delete"), 405, "not-supported"),
+            (
+                Error::NotFound {
+                    resource_type: "Patient".into(),
+                    id: "x".into(),
+                },
+                404,
+                "not-found",
+            ),
+            (
+                Error::not_supported("Patient", "delete"),
+                405,
+                "not-supported",
+            ),
             (Error::Conflict("exists".into()), 409, "conflict"),
-            (Error::Gone { resource_type: "Patient".into(), id: "x".into() }, 410, "deleted"),
+            (
+                Error::Gone {
+                    resource_type: "Patient".into(),
+                    id: "x".into(),
+                },
+                410,
+                "deleted",
+            ),
             (Error::PreconditionFailed("version".into()), 412, "conflict"),
             (Error::PayloadTooLarge, 413, "too-costly"),
-            (Error::UnsupportedMediaType("text/xml".into()), 415, "not-supported"),
-            (Error::InvalidResource { message: "m".into(), expression: None }, 422, "invalid"),
-            (Error::Database { kind: DatabaseErrorKind::Unavailable, source: "x".into() }, 503, "transient"),
-            (Error::Database { kind: DatabaseErrorKind::Timeout, source: "x".into() }, 504, "timeout"),
+            (
+                Error::UnsupportedMediaType("text/xml".into()),
+                415,
+                "not-supported",
+            ),
+            (
+                Error::InvalidResource {
+                    message: "m".into(),
+                    expression: None,
+                },
+                422,
+                "invalid",
+            ),
+            (
+                Error::Database {
+                    kind: DatabaseErrorKind::Unavailable,
+                    source: "x".into(),
+                },
+                503,
+                "transient",
+            ),
+            (
+                Error::Database {
+                    kind: DatabaseErrorKind::Timeout,
+                    source: "x".into(),
+                },
+                504,
+                "timeout",
+            ),
         ];
         for (err, status, code) in cases {
             assert_eq!(err.status(), status, "{err}");

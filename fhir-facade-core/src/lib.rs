@@ -12,5 +12,7 @@ pub use search::SearchQuery;
 pub mod provider;
 pub mod resource;
 
-pub use provider::{Constraint, Context, Interaction, Interactions, ResourceProvider, SearchPage, Updated};
+pub use provider::{
+    Constraint, Context, Interaction, Interactions, ResourceProvider, SearchPage, Updated,
+};
 pub use resource::Resource;

@@ -79,13 +79,16 @@ impl Interactions {
 
     /// The interactions in the set, in CapabilityStatement order.
     pub fn iter(self) -> impl Iterator<Item = Interaction> {
-        Interaction::ALL.into_iter().filter(move |i| self.contains(*i))
+        Interaction::ALL
+            .into_iter()
+            .filter(move |i| self.contains(*i))
     }
 }
 
 impl FromIterator<Interaction> for Interactions {
     fn from_iter<T: IntoIterator<Item = Interaction>>(iter: T) -> Self {
-        iter.into_iter().fold(Interactions::NONE, Interactions::with)
+        iter.into_iter()
+            .fold(Interactions::NONE, Interactions::with)
     }
 }
 
@@ -357,7 +360,8 @@ pub trait ResourceProvider: Send + Sync {
             [id] => {
                 if resource.id().is_some_and(|body_id| body_id != id) {
                     return Err(Error::BadRequest(
-                        "the resource id differs from the resource matching the criteria".to_owned(),
+                        "the resource id differs from the resource matching the criteria"
+                            .to_owned(),
                     ));
                 }
                 resource.set_id(id);

@@ -16,10 +16,16 @@ impl Resource {
     /// Wraps JSON that has a string `resourceType` and, when present, a valid `id`.
     pub fn new(value: Value) -> Result<Self> {
         let Some(resource_type) = value.get("resourceType").and_then(Value::as_str) else {
-            return Err(invalid("resourceType is missing or not a string", "resourceType"));
+            return Err(invalid(
+                "resourceType is missing or not a string",
+                "resourceType",
+            ));
         };
         if !is_resource_type(resource_type) {
-            return Err(invalid("resourceType is not a resource type name", "resourceType"));
+            return Err(invalid(
+                "resourceType is not a resource type name",
+                "resourceType",
+            ));
         }
         match value.get("id") {
             None => {}
