@@ -5,6 +5,7 @@
 #![warn(missing_docs)]
 
 pub mod error;
+pub mod paging;
 pub mod search;
 
 pub use error::{Error, Result};
@@ -12,7 +13,9 @@ pub use search::SearchQuery;
 pub mod provider;
 pub mod resource;
 
+pub use paging::{Cursor, PageSize};
 pub use provider::{
     Constraint, Context, Interaction, Interactions, ResourceProvider, SearchPage, Updated,
 };
 pub use resource::Resource;
+pub use search::references::LocalRef;

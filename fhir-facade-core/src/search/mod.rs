@@ -12,6 +12,7 @@ pub mod number;
 pub mod prefix;
 pub mod quantity;
 pub mod reference;
+pub mod references;
 pub mod registry;
 pub mod token;
 
