@@ -4,10 +4,12 @@
 
 #![warn(missing_docs)]
 
+pub mod bundle;
 pub mod error;
 pub mod paging;
 pub mod search;
 
+pub use bundle::{Bundle, BundleEntry, BundleType, EntryResponse, LinkRelation, SearchMode};
 pub use error::{Error, Result};
 pub use search::SearchQuery;
 pub mod provider;
