@@ -5,11 +5,13 @@
 #![warn(missing_docs)]
 
 pub mod bundle;
+pub mod capability;
 pub mod error;
 pub mod paging;
 pub mod search;
 
 pub use bundle::{Bundle, BundleEntry, BundleType, EntryResponse, LinkRelation, SearchMode};
+pub use capability::{CapabilityOptions, capability_statement};
 pub use error::{Error, Result};
 pub use search::SearchQuery;
 pub mod provider;
