@@ -69,19 +69,26 @@
 
 #![warn(missing_docs)]
 
+pub mod bundle;
+pub mod capability;
 pub mod compartment;
 pub mod elements;
 pub mod error;
+pub mod paging;
 pub mod provider;
 pub mod resource;
 pub mod search;
 pub mod sql;
 pub mod translate;
 
+pub use bundle::{Bundle, BundleEntry, BundleType, EntryResponse, LinkRelation, SearchMode};
+pub use capability::{CapabilityOptions, capability_statement};
 pub use error::{Error, Result};
+pub use paging::{Cursor, PageSize};
 pub use provider::{
     Constraint, Context, Interaction, Interactions, ResourceProvider, SearchPage, Updated,
 };
 pub use resource::Resource;
 pub use search::SearchQuery;
+pub use search::references::LocalRef;
 pub use translate::SearchTranslator;

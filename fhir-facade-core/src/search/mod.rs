@@ -13,6 +13,7 @@ pub mod parse;
 pub mod prefix;
 pub mod quantity;
 pub mod reference;
+pub mod references;
 pub mod registry;
 mod render;
 pub mod token;
