@@ -74,6 +74,7 @@ pub mod capability;
 pub mod compartment;
 pub mod elements;
 pub mod error;
+pub mod facade;
 pub mod paging;
 pub mod provider;
 pub mod resource;
@@ -84,6 +85,7 @@ pub mod translate;
 pub use bundle::{Bundle, BundleEntry, BundleType, EntryResponse, LinkRelation, SearchMode};
 pub use capability::{CapabilityOptions, capability_statement};
 pub use error::{Error, Result};
+pub use facade::{Facade, FacadeBuilder, SearchRequest};
 pub use paging::{Cursor, PageSize};
 pub use provider::{
     Constraint, Context, Interaction, Interactions, ResourceProvider, SearchPage, Updated,
