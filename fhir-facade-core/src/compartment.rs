@@ -5,6 +5,10 @@
 
 pub mod r4;
 
+use crate::Resource;
+use crate::search::references::references;
+use crate::search::registry::r4_param;
+
 /// The search parameter codes that put a resource of `resource_type` into a patient's compartment:
 /// a resource is in the compartment of patient `P` when any of these parameters refers to `P`
 /// (e.g. `Observation` → `subject`, `performer`). Empty for types outside the compartment.
@@ -16,6 +20,34 @@ pub fn patient_compartment_params(resource_type: &str) -> &'static [&'static str
     r4::PATIENT_COMPARTMENT
         .binary_search_by(|(t, _)| (*t).cmp(resource_type))
         .map_or(&[], |i| r4::PATIENT_COMPARTMENT[i].1)
+}
+
+/// Whether `resource` is in the compartment of `compartment_type/id`, judged from its JSON.
+///
+/// Only the Patient compartment is known; any other compartment type contains nothing, so an
+/// unknown constraint fails closed. References are read with the same FHIRPath subset as
+/// `_include`; a resource whose compartment references cannot be read is outside.
+pub fn contains(
+    resource: &Resource,
+    compartment_type: &str,
+    id: &str,
+    base_url: Option<&str>,
+) -> bool {
+    if compartment_type != "Patient" {
+        return false;
+    }
+    let resource_type = resource.resource_type();
+    if resource_type == "Patient" && resource.id() == Some(id) {
+        return true;
+    }
+    patient_compartment_params(resource_type)
+        .iter()
+        .filter_map(|code| r4_param(resource_type, code))
+        .any(|param| {
+            references(resource, param, base_url)
+                .iter()
+                .any(|r| r.resource_type == "Patient" && r.id == id)
+        })
 }
 
 #[cfg(test)]
@@ -36,6 +68,28 @@ mod tests {
         );
         assert_eq!(patient_compartment_params("Patient"), ["link"]);
         assert!(patient_compartment_params("Encounter").contains(&"patient"));
+    }
+
+    #[test]
+    fn membership_from_the_json() {
+        let obs = |subject: &str| {
+            Resource::new(serde_json::json!({
+                "resourceType": "Observation", "id": "o",
+                "subject": {"reference": subject}
+            }))
+            .unwrap()
+        };
+        assert!(contains(&obs("Patient/p1"), "Patient", "p1", None));
+        assert!(!contains(&obs("Patient/p2"), "Patient", "p1", None));
+        assert!(!contains(&obs("Group/p1"), "Patient", "p1", None));
+        assert!(!contains(&obs("Patient/p1"), "Practitioner", "p1", None));
+        let patient =
+            Resource::new(serde_json::json!({"resourceType": "Patient", "id": "p1"})).unwrap();
+        assert!(contains(&patient, "Patient", "p1", None));
+        assert!(!contains(&patient, "Patient", "p2", None));
+        let orphan =
+            Resource::new(serde_json::json!({"resourceType": "Observation", "id": "x"})).unwrap();
+        assert!(!contains(&orphan, "Patient", "p1", None));
     }
 
     #[test]

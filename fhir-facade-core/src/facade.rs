@@ -178,18 +178,19 @@ impl Facade {
         if count == 0 {
             query.result.summary = Some(Summary::Count);
         }
-        let mut search_ctx = ctx.clone();
+        let mut search_ctx = self.scoped(ctx, request.resource_type, Interaction::SearchType)?;
         if let Some((compartment_type, id)) = request.compartment {
             search_ctx.constraints.push(Constraint::Compartment {
                 compartment_type: compartment_type.to_owned(),
                 id: id.to_owned(),
             });
         }
-        let page = provider.search(&query, &search_ctx).await?;
+        let mut page = provider.search(&query, &search_ctx).await?;
+        page.resources = confine(page.resources, &search_ctx, request.base_url);
         let included = if query.result.summary == Some(Summary::Count) {
             Vec::new()
         } else {
-            self.included(&query, &page.resources, request.base_url, &search_ctx)
+            self.included(&query, &page.resources, request.base_url, ctx)
                 .await?
         };
         let path = match request.compartment {
@@ -199,6 +200,40 @@ impl Facade {
             None => request.resource_type.to_owned(),
         };
         Ok(searchset(request.base_url, &path, &query, page, included))
+    }
+
+    /// The context for one provider call: the request's constraints plus what its access policy
+    /// demands for this type and interaction (403 when it allows nothing).
+    fn scoped(
+        &self,
+        ctx: &Context,
+        resource_type: &str,
+        interaction: Interaction,
+    ) -> Result<Context> {
+        let mut scoped = ctx.clone();
+        if let Some(access) = &ctx.access {
+            scoped.constraints.extend(access.constraints(
+                resource_type,
+                interaction,
+                &self.params,
+            )?);
+        }
+        Ok(scoped)
+    }
+
+    /// Like [`scoped`](Self::scoped) for the calls that complete a page: a type the caller may not
+    /// see is left out of the page (`Ok(None)`), not an error for the whole search.
+    fn scoped_include(
+        &self,
+        ctx: &Context,
+        resource_type: &str,
+        interaction: Interaction,
+    ) -> Result<Option<Context>> {
+        match self.scoped(ctx, resource_type, interaction) {
+            Ok(scoped) => Ok(Some(scoped)),
+            Err(Error::Forbidden(_)) => Ok(None),
+            Err(other) => Err(other),
+        }
     }
 
     /// Resources added by `_include` and `_revinclude`: one provider call per path and round,
@@ -243,9 +278,14 @@ impl Facade {
                     let Ok(provider) = self.provider(&target_type) else {
                         continue;
                     };
+                    let Some(scoped) = self.scoped_include(ctx, &target_type, Interaction::Read)?
+                    else {
+                        continue;
+                    };
                     let ids: Vec<String> =
                         ids.into_iter().take(self.max_included as usize).collect();
-                    found.extend(provider.read_many(&ids, ctx).await?);
+                    let read = provider.read_many(&ids, &scoped).await?;
+                    found.extend(confine(read, &scoped, base_url));
                 }
             }
             for revinclude in query
@@ -277,6 +317,11 @@ impl Facade {
                 let Ok(provider) = self.provider(&revinclude.source_type) else {
                     continue;
                 };
+                let Some(scoped) =
+                    self.scoped_include(ctx, &revinclude.source_type, Interaction::SearchType)?
+                else {
+                    continue;
+                };
                 let mut reverse = SearchQuery::new(revinclude.source_type.clone());
                 reverse.criteria.push(Criterion::Values {
                     param: revinclude.param,
@@ -284,7 +329,8 @@ impl Facade {
                     values: targets,
                 });
                 reverse.result.count = Some(self.max_included);
-                found.extend(provider.search(&reverse, ctx).await?.resources);
+                let referring = provider.search(&reverse, &scoped).await?.resources;
+                found.extend(confine(referring, &scoped, base_url));
             }
             found.retain(|r| key(r).is_some_and(|k| seen.insert(k)));
             if found.is_empty() {
@@ -330,10 +376,12 @@ impl Facade {
             },
         )?;
         parsed.result.count = Some(self.page_size.effective(parsed.result.count).max(1));
+        let ctx = self.scoped(ctx, resource_type, interaction)?;
         let page = match id {
-            Some(id) => provider.history_instance(id, &parsed, ctx).await?,
-            None => provider.history_type(&parsed, ctx).await?,
+            Some(id) => provider.history_instance(id, &parsed, &ctx).await?,
+            None => provider.history_type(&parsed, &ctx).await?,
         };
+        let resources = confine(page.resources, &ctx, base_url);
         let base = base_url.trim_end_matches('/');
         let path = match id {
             Some(id) => format!("{resource_type}/{id}/_history"),
@@ -352,7 +400,7 @@ impl Facade {
         if let Some(total) = page.total {
             bundle.set_total(total);
         }
-        for resource in page.resources {
+        for resource in resources {
             let created = resource.version_id() == Some("1");
             bundle.add_version(resource, created);
         }
@@ -361,9 +409,10 @@ impl Facade {
 
     /// `GET [base]/[type]/[id]`.
     pub async fn read(&self, resource_type: &str, id: &str, ctx: &Context) -> Result<Resource> {
-        self.provider_for(resource_type, Interaction::Read)?
-            .read(id, ctx)
-            .await
+        let provider = self.provider_for(resource_type, Interaction::Read)?;
+        let ctx = self.scoped(ctx, resource_type, Interaction::Read)?;
+        let resource = provider.read(id, &ctx).await?;
+        visible(resource, &ctx, id)
     }
 
     /// `GET [base]/[type]/[id]/_history/[vid]`.
@@ -374,9 +423,10 @@ impl Facade {
         version_id: &str,
         ctx: &Context,
     ) -> Result<Resource> {
-        self.provider_for(resource_type, Interaction::Vread)?
-            .vread(id, version_id, ctx)
-            .await
+        let provider = self.provider_for(resource_type, Interaction::Vread)?;
+        let ctx = self.scoped(ctx, resource_type, Interaction::Vread)?;
+        let resource = provider.vread(id, version_id, &ctx).await?;
+        visible(resource, &ctx, id)
     }
 
     /// `POST [base]/[type]`, with `If-None-Exist` when `if_none_exist` is given.
@@ -390,6 +440,8 @@ impl Facade {
     ) -> Result<Updated> {
         let provider = self.provider_for(resource_type, Interaction::Create)?;
         check_type(resource_type, &resource)?;
+        let ctx = &self.scoped(ctx, resource_type, Interaction::Create)?;
+        check_writable(&resource, ctx, Some(base_url))?;
         // The server assigns ids on create; a client id in the body is ignored (FHIR http.html).
         if let Some(object) = resource.as_json_mut().as_object_mut() {
             object.remove("id");
@@ -419,6 +471,8 @@ impl Facade {
     ) -> Result<Updated> {
         let provider = self.provider_for(resource_type, Interaction::Update)?;
         check_type(resource_type, &resource)?;
+        let ctx = &self.scoped(ctx, resource_type, Interaction::Update)?;
+        check_writable(&resource, ctx, None)?;
         if resource.id() != Some(id) {
             return Err(Error::BadRequest(format!(
                 "the resource's id must be {id}, the id in the URL"
@@ -439,15 +493,17 @@ impl Facade {
         let provider = self.provider_for(resource_type, Interaction::Update)?;
         self.provider_for(resource_type, Interaction::SearchType)?;
         check_type(resource_type, &resource)?;
+        let ctx = &self.scoped(ctx, resource_type, Interaction::Update)?;
+        check_writable(&resource, ctx, Some(base_url))?;
         let query = self.parse_search(resource_type, criteria, Handling::Strict, base_url)?;
         provider.conditional_update(&query, resource, ctx).await
     }
 
     /// `DELETE [base]/[type]/[id]`.
     pub async fn delete(&self, resource_type: &str, id: &str, ctx: &Context) -> Result<()> {
-        self.provider_for(resource_type, Interaction::Delete)?
-            .delete(id, ctx)
-            .await
+        let provider = self.provider_for(resource_type, Interaction::Delete)?;
+        let ctx = self.scoped(ctx, resource_type, Interaction::Delete)?;
+        provider.delete(id, &ctx).await
     }
 
     /// `DELETE [base]/[type]?criteria`.
@@ -460,6 +516,7 @@ impl Facade {
     ) -> Result<()> {
         let provider = self.provider_for(resource_type, Interaction::Delete)?;
         self.provider_for(resource_type, Interaction::SearchType)?;
+        let ctx = &self.scoped(ctx, resource_type, Interaction::Delete)?;
         let query = self.parse_search(resource_type, criteria, Handling::Strict, base_url)?;
         provider.conditional_delete(&query, ctx).await
     }
@@ -516,6 +573,62 @@ fn searchset(
         }]);
     }
     bundle
+}
+
+/// Drops what lies outside the context's compartments.
+///
+/// Providers apply constraints in their queries; this second, independent check on the returned
+/// JSON means a provider that forgets one cannot leak another patient's data. What it drops is
+/// logged as the provider's bug.
+fn confine(resources: Vec<Resource>, ctx: &Context, base_url: &str) -> Vec<Resource> {
+    let base_url = Some(base_url);
+    let before = resources.len();
+    let kept: Vec<Resource> = resources
+        .into_iter()
+        .filter(|r| in_compartments(r, ctx, base_url))
+        .collect();
+    if kept.len() < before {
+        tracing::warn!(
+            request_id = ctx.request_id.as_deref().unwrap_or(""),
+            dropped = before - kept.len(),
+            "a provider returned resources outside the request's compartment; dropped them"
+        );
+    }
+    kept
+}
+
+/// A read result outside the caller's compartment is "not found", so its existence does not leak.
+fn visible(resource: Resource, ctx: &Context, id: &str) -> Result<Resource> {
+    if in_compartments(&resource, ctx, None) {
+        Ok(resource)
+    } else {
+        Err(Error::NotFound {
+            resource_type: resource.resource_type().to_owned(),
+            id: id.to_owned(),
+        })
+    }
+}
+
+/// A write must stay inside the caller's compartment too: a patient-scoped token cannot create
+/// data for another patient.
+fn check_writable(resource: &Resource, ctx: &Context, base_url: Option<&str>) -> Result<()> {
+    if in_compartments(resource, ctx, base_url) {
+        Ok(())
+    } else {
+        Err(Error::Forbidden(
+            "the resource lies outside the compartment the request is confined to".to_owned(),
+        ))
+    }
+}
+
+fn in_compartments(resource: &Resource, ctx: &Context, base_url: Option<&str>) -> bool {
+    ctx.constraints.iter().all(|constraint| match constraint {
+        Constraint::Compartment {
+            compartment_type,
+            id,
+        } => crate::compartment::contains(resource, compartment_type, id, base_url),
+        Constraint::Criterion(_) => true,
+    })
 }
 
 fn key(resource: &Resource) -> Option<(String, String)> {
@@ -887,6 +1000,100 @@ mod tests {
         );
     }
 
+    fn token(scopes: &str, patient: Option<&str>) -> Context {
+        Context::new().with_access(Arc::new(crate::smart::SmartGrant::new(
+            scopes,
+            patient.map(str::to_owned),
+        )))
+    }
+
+    #[tokio::test]
+    async fn a_patient_token_sees_only_its_patient_even_if_the_provider_forgets() {
+        let (facade, ..) = fixture();
+        let p1 = token("patient/Patient.rs patient/Observation.rs", Some("p1"));
+        // The in-memory provider ignores constraints; the facade's own check still confines.
+        let bundle = facade
+            .search(&request("Observation", "_include=Observation:subject"), &p1)
+            .await
+            .unwrap()
+            .to_json();
+        assert_eq!(ids(&bundle, "match"), ["o1", "o2", "o3"]);
+        assert_eq!(ids(&bundle, "include"), ["p1"]);
+        let bundle = facade
+            .search(&request("Patient", ""), &p1)
+            .await
+            .unwrap()
+            .to_json();
+        assert_eq!(ids(&bundle, "match"), ["p1"]);
+        assert_eq!(
+            facade
+                .read("Observation", "o4", &p1)
+                .await
+                .unwrap_err()
+                .status(),
+            404
+        );
+        assert_eq!(
+            facade
+                .read("Patient", "p2", &p1)
+                .await
+                .unwrap_err()
+                .status(),
+            404
+        );
+        assert_eq!(
+            facade.read("Observation", "o1", &p1).await.unwrap().id(),
+            Some("o1")
+        );
+    }
+
+    #[tokio::test]
+    async fn scopes_decide_interactions_and_includes() {
+        let (facade, _, observations) = fixture();
+        let patients_only = token("patient/Patient.rs", Some("p1"));
+        let err = facade
+            .search(&request("Observation", ""), &patients_only)
+            .await
+            .unwrap_err();
+        assert_eq!(err.status(), 403);
+        // A revinclude of a type the token cannot see is left out, not an error.
+        let bundle = facade
+            .search(
+                &request("Patient", "_id=p1&_revinclude=Observation:subject"),
+                &patients_only,
+            )
+            .await
+            .unwrap()
+            .to_json();
+        assert_eq!(ids(&bundle, "match"), ["p1"]);
+        assert!(ids(&bundle, "include").is_empty());
+        assert_eq!(observations.searches.load(Ordering::SeqCst), 0);
+
+        let read_only = token("patient/Observation.r", Some("p1"));
+        assert!(facade.read("Observation", "o1", &read_only).await.is_ok());
+        let err = facade
+            .search(&request("Observation", ""), &read_only)
+            .await
+            .unwrap_err();
+        assert_eq!(err.status(), 403);
+
+        let backend = token("system/Observation.rs", None);
+        let bundle = facade
+            .search(&request("Observation", ""), &backend)
+            .await
+            .unwrap()
+            .to_json();
+        assert_eq!(ids(&bundle, "match").len(), 5);
+        assert_eq!(
+            facade
+                .read("Patient", "p1", &backend)
+                .await
+                .unwrap_err()
+                .status(),
+            403
+        );
+    }
+
     #[tokio::test]
     async fn two_providers_for_one_type_is_a_configuration_error() {
         let result = Facade::builder()
@@ -962,6 +1169,16 @@ mod tests {
             .await
             .unwrap_err();
         assert_eq!(err.status(), 400);
+        // A patient-scoped token cannot write outside its compartment.
+        let p1 = token("patient/Patient.cruds", Some("p1"));
+        let other = Resource::new(json!({"resourceType": "Patient", "id": "p2"})).unwrap();
+        let err = facade
+            .update("Patient", "p2", other, None, &p1)
+            .await
+            .unwrap_err();
+        assert_eq!(err.status(), 403);
+        let own = Resource::new(json!({"resourceType": "Patient", "id": "p1"})).unwrap();
+        assert!(facade.update("Patient", "p1", own, None, &p1).await.is_ok());
         // Conditional writes need search, which this provider does not declare.
         let patient = Resource::new(json!({"resourceType": "Patient"})).unwrap();
         let err = facade

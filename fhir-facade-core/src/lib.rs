@@ -79,6 +79,7 @@ pub mod paging;
 pub mod provider;
 pub mod resource;
 pub mod search;
+pub mod smart;
 pub mod sql;
 pub mod translate;
 

@@ -110,6 +110,48 @@ pub enum Constraint {
     Criterion(Criterion),
 }
 
+/// Decides, per resource type and interaction, whether a request may run and under which
+/// constraints. The [`Facade`](crate::Facade) asks it before every provider call, including the
+/// calls that resolve `_include` and `_revinclude`.
+///
+/// # Example
+///
+/// ```
+/// use fhir_facade_core::provider::AccessPolicy;
+/// use fhir_facade_core::search::ParamSource;
+/// use fhir_facade_core::{Constraint, Error, Interaction, Result};
+///
+/// /// Read-only access to everything.
+/// #[derive(Debug)]
+/// struct ReadOnly;
+///
+/// impl AccessPolicy for ReadOnly {
+///     fn constraints(&self, resource_type: &str, interaction: Interaction, _: &dyn ParamSource)
+///         -> Result<Vec<Constraint>>
+///     {
+///         match interaction {
+///             Interaction::Read | Interaction::Vread | Interaction::SearchType => Ok(vec![]),
+///             _ => Err(Error::Forbidden(format!("{resource_type} is read-only"))),
+///         }
+///     }
+/// }
+///
+/// let params = fhir_facade_core::search::SupportedParams::new();
+/// assert!(ReadOnly.constraints("Patient", Interaction::Read, &params).is_ok());
+/// assert_eq!(ReadOnly.constraints("Patient", Interaction::Delete, &params).unwrap_err().status(), 403);
+/// ```
+pub trait AccessPolicy: Send + Sync + std::fmt::Debug {
+    /// The constraints under which `interaction` on `resource_type` may run, or
+    /// [`Error::Forbidden`] (403). `params` parses query-shaped grants against what the server
+    /// supports.
+    fn constraints(
+        &self,
+        resource_type: &str,
+        interaction: Interaction,
+        params: &dyn crate::search::ParamSource,
+    ) -> Result<Vec<Constraint>>;
+}
+
 /// What every provider call is told about the request besides its own arguments.
 #[derive(Debug, Clone, Default)]
 #[non_exhaustive]
@@ -118,6 +160,9 @@ pub struct Context {
     pub constraints: Vec<Constraint>,
     /// The request id, for logs.
     pub request_id: Option<String>,
+    /// Who may do what; `None` for an open server. The facade turns it into `constraints` per
+    /// call, so providers only ever look at `constraints`.
+    pub access: Option<std::sync::Arc<dyn AccessPolicy>>,
 }
 
 impl Context {
@@ -130,6 +175,13 @@ impl Context {
     #[must_use]
     pub fn with_constraint(mut self, constraint: Constraint) -> Self {
         self.constraints.push(constraint);
+        self
+    }
+
+    /// Sets the access policy (for example a validated token's [`SmartGrant`](crate::smart::SmartGrant)).
+    #[must_use]
+    pub fn with_access(mut self, access: std::sync::Arc<dyn AccessPolicy>) -> Self {
+        self.access = Some(access);
         self
     }
 
