@@ -164,6 +164,23 @@ impl Facade {
         SearchQuery::parse(resource_type, query, &self.params, &options)
     }
 
+    /// The criteria of a conditional interaction: parsed strictly, because an ignored parameter
+    /// would widen the match, and never empty, because no criteria would match everything.
+    fn parse_conditional(
+        &self,
+        resource_type: &str,
+        criteria: &str,
+        base_url: &str,
+    ) -> Result<SearchQuery> {
+        let query = self.parse_search(resource_type, criteria, Handling::Strict, base_url)?;
+        if query.criteria.is_empty() {
+            return Err(Error::BadRequest(
+                "a conditional interaction needs search criteria".to_owned(),
+            ));
+        }
+        Ok(query)
+    }
+
     /// `GET [base]/[type]{?query}`, `POST [base]/[type]/_search` and compartment searches.
     pub async fn search(&self, request: &SearchRequest<'_>, ctx: &Context) -> Result<Bundle> {
         let provider = self.provider_for(request.resource_type, Interaction::SearchType)?;
@@ -453,8 +470,7 @@ impl Facade {
             }),
             Some(criteria) => {
                 self.provider_for(resource_type, Interaction::SearchType)?;
-                let query =
-                    self.parse_search(resource_type, criteria, Handling::Strict, base_url)?;
+                let query = self.parse_conditional(resource_type, criteria, base_url)?;
                 provider.conditional_create(&query, resource, ctx).await
             }
         }
@@ -495,7 +511,7 @@ impl Facade {
         check_type(resource_type, &resource)?;
         let ctx = &self.scoped(ctx, resource_type, Interaction::Update)?;
         check_writable(&resource, ctx, Some(base_url))?;
-        let query = self.parse_search(resource_type, criteria, Handling::Strict, base_url)?;
+        let query = self.parse_conditional(resource_type, criteria, base_url)?;
         provider.conditional_update(&query, resource, ctx).await
     }
 
@@ -517,7 +533,7 @@ impl Facade {
         let provider = self.provider_for(resource_type, Interaction::Delete)?;
         self.provider_for(resource_type, Interaction::SearchType)?;
         let ctx = &self.scoped(ctx, resource_type, Interaction::Delete)?;
-        let query = self.parse_search(resource_type, criteria, Handling::Strict, base_url)?;
+        let query = self.parse_conditional(resource_type, criteria, base_url)?;
         provider.conditional_delete(&query, ctx).await
     }
 }
@@ -1092,6 +1108,18 @@ mod tests {
                 .status(),
             403
         );
+    }
+
+    #[test]
+    fn conditional_criteria_are_strict_and_never_empty() {
+        let (facade, ..) = fixture();
+        for criteria in ["", "_count=1", "bonkers=1"] {
+            let err = facade
+                .parse_conditional("Patient", criteria, BASE)
+                .unwrap_err();
+            assert_eq!(err.status(), 400, "{criteria:?}");
+        }
+        assert!(facade.parse_conditional("Patient", "_id=p1", BASE).is_ok());
     }
 
     #[tokio::test]
