@@ -1,0 +1,278 @@
+//! Pools, binding and execution with a time limit.
+
+use std::future::Future;
+use std::time::Duration;
+
+use fhir_facade_core::sql::{Dialect, dialect_for_url};
+use fhir_facade_core::translate::{BindValue, SqlFragment};
+#[cfg(any(feature = "mysql", feature = "sqlite"))]
+use time::{OffsetDateTime, PrimitiveDateTime, UtcOffset};
+
+use crate::{Row, SqlxError};
+
+/// A connection pool of one of the enabled drivers.
+#[derive(Debug, Clone)]
+#[non_exhaustive]
+pub enum Pool {
+    /// PostgreSQL.
+    #[cfg(feature = "postgres")]
+    Postgres(sqlx::PgPool),
+    /// MySQL or MariaDB.
+    #[cfg(feature = "mysql")]
+    MySql(sqlx::MySqlPool),
+    /// SQLite.
+    #[cfg(feature = "sqlite")]
+    Sqlite(sqlx::SqlitePool),
+}
+
+impl Pool {
+    /// Connects a pool of at most `max_connections` for a `postgres://`, `mysql://` or
+    /// `sqlite:` URL. Connections are not pinged before each use (`test_before_acquire(false)`):
+    /// a dead connection fails the statement, which maps to 503, instead of costing every
+    /// request a round trip.
+    pub async fn connect(url: &str, max_connections: u32) -> Result<Pool, SqlxError> {
+        let scheme = url
+            .split(':')
+            .next()
+            .unwrap_or_default()
+            .to_ascii_lowercase();
+        match scheme.as_str() {
+            #[cfg(feature = "postgres")]
+            "postgres" | "postgresql" => Ok(Pool::Postgres(
+                sqlx::postgres::PgPoolOptions::new()
+                    .max_connections(max_connections)
+                    .test_before_acquire(false)
+                    .connect(url)
+                    .await?,
+            )),
+            #[cfg(feature = "mysql")]
+            "mysql" | "mariadb" => Ok(Pool::MySql(
+                sqlx::mysql::MySqlPoolOptions::new()
+                    .max_connections(max_connections)
+                    .test_before_acquire(false)
+                    .connect(url)
+                    .await?,
+            )),
+            #[cfg(feature = "sqlite")]
+            "sqlite" => Ok(Pool::Sqlite(
+                sqlx::sqlite::SqlitePoolOptions::new()
+                    .max_connections(max_connections)
+                    .test_before_acquire(false)
+                    .connect(url)
+                    .await?,
+            )),
+            _ => Err(SqlxError::Sqlx(sqlx::Error::Configuration(
+                format!("no enabled driver for the URL scheme {scheme:?}").into(),
+            ))),
+        }
+    }
+
+    /// The SQL dialect of this pool's database.
+    pub fn dialect(&self) -> &'static dyn Dialect {
+        let url = match self {
+            #[cfg(feature = "postgres")]
+            Pool::Postgres(_) => "postgres:",
+            #[cfg(feature = "mysql")]
+            Pool::MySql(_) => "mysql:",
+            #[cfg(feature = "sqlite")]
+            Pool::Sqlite(_) => "sqlite:",
+        };
+        dialect_for_url(url).expect("every driver has a dialect")
+    }
+}
+
+/// A pool with a per-statement time limit: what a [`SqlProvider`](crate::SqlProvider) runs on.
+#[derive(Debug, Clone)]
+pub struct Database {
+    /// The pool.
+    pub pool: Pool,
+    /// The longest a statement may take, including waiting for a connection.
+    pub timeout: Duration,
+}
+
+#[cfg(any(feature = "mysql", feature = "sqlite"))]
+fn utc(value: &OffsetDateTime) -> PrimitiveDateTime {
+    let utc = value.to_offset(UtcOffset::UTC);
+    PrimitiveDateTime::new(utc.date(), utc.time())
+}
+
+/// Binds every value with the type the driver and [`Dialect`] expect.
+macro_rules! bind_all {
+    ($query:expr, $binds:expr, $convert:expr) => {{
+        let mut query = $query;
+        for value in $binds {
+            query = $convert(query, value);
+        }
+        query
+    }};
+}
+
+impl Database {
+    /// Runs a `SELECT` and returns its rows.
+    pub async fn fetch_all(
+        &self,
+        statement: &SqlFragment,
+        request_id: Option<&str>,
+    ) -> fhir_facade_core::Result<Vec<Row>> {
+        let (sql, binds) = self.pool.dialect().render(statement);
+        let run = async {
+            Ok(match &self.pool {
+                #[cfg(feature = "postgres")]
+                Pool::Postgres(pool) => bind_all!(sqlx::query(&sql), &binds, bind_pg)
+                    .fetch_all(pool)
+                    .await?
+                    .into_iter()
+                    .map(Row::Postgres)
+                    .collect(),
+                #[cfg(feature = "mysql")]
+                Pool::MySql(pool) => bind_all!(sqlx::query(&sql), &binds, bind_mysql)
+                    .fetch_all(pool)
+                    .await?
+                    .into_iter()
+                    .map(Row::MySql)
+                    .collect(),
+                #[cfg(feature = "sqlite")]
+                Pool::Sqlite(pool) => bind_all!(sqlx::query(&sql), &binds, bind_sqlite)
+                    .fetch_all(pool)
+                    .await?
+                    .into_iter()
+                    .map(Row::Sqlite)
+                    .collect(),
+            })
+        };
+        self.limited(run, &sql, request_id).await
+    }
+
+    /// Runs a `SELECT COUNT(*)` and returns the number.
+    pub async fn fetch_count(
+        &self,
+        statement: &SqlFragment,
+        request_id: Option<&str>,
+    ) -> fhir_facade_core::Result<u64> {
+        let rows = self.fetch_all(statement, request_id).await?;
+        let count = match rows.first() {
+            Some(row) => row.get_i64_at(0),
+            None => Err(SqlxError::Sqlx(sqlx::Error::RowNotFound)),
+        };
+        count
+            .map(|n| u64::try_from(n).unwrap_or(0))
+            .map_err(|e| log(e, "SELECT COUNT(*) …", request_id))
+    }
+
+    /// Runs a statement that returns no rows (DDL, writes); returns the rows affected.
+    pub async fn execute(
+        &self,
+        statement: &SqlFragment,
+        request_id: Option<&str>,
+    ) -> fhir_facade_core::Result<u64> {
+        let (sql, binds) = self.pool.dialect().render(statement);
+        let run = async {
+            Ok(match &self.pool {
+                #[cfg(feature = "postgres")]
+                Pool::Postgres(pool) => bind_all!(sqlx::query(&sql), &binds, bind_pg)
+                    .execute(pool)
+                    .await?
+                    .rows_affected(),
+                #[cfg(feature = "mysql")]
+                Pool::MySql(pool) => bind_all!(sqlx::query(&sql), &binds, bind_mysql)
+                    .execute(pool)
+                    .await?
+                    .rows_affected(),
+                #[cfg(feature = "sqlite")]
+                Pool::Sqlite(pool) => bind_all!(sqlx::query(&sql), &binds, bind_sqlite)
+                    .execute(pool)
+                    .await?
+                    .rows_affected(),
+            })
+        };
+        self.limited(run, &sql, request_id).await
+    }
+
+    async fn limited<T>(
+        &self,
+        run: impl Future<Output = Result<T, SqlxError>>,
+        sql: &str,
+        request_id: Option<&str>,
+    ) -> fhir_facade_core::Result<T> {
+        let result = match tokio::time::timeout(self.timeout, run).await {
+            Ok(result) => result,
+            Err(_) => Err(SqlxError::Timeout(self.timeout)),
+        };
+        result.map_err(|e| log(e, sql, request_id))
+    }
+}
+
+/// Logs the failure with what only operators may see, and keeps it out of the client's error.
+fn log(error: SqlxError, sql: &str, request_id: Option<&str>) -> fhir_facade_core::Error {
+    tracing::error!(
+        request_id = request_id.unwrap_or("-"),
+        sql,
+        error = %error,
+        kind = ?error.kind(),
+        "database statement failed"
+    );
+    error.into()
+}
+
+#[cfg(feature = "postgres")]
+fn bind_pg<'q>(
+    query: sqlx::query::Query<'q, sqlx::Postgres, sqlx::postgres::PgArguments>,
+    value: &BindValue,
+) -> sqlx::query::Query<'q, sqlx::Postgres, sqlx::postgres::PgArguments> {
+    match value {
+        BindValue::Bool(b) => query.bind(*b),
+        BindValue::Int(n) => query.bind(*n),
+        BindValue::Decimal(d) => query.bind(*d),
+        BindValue::Text(s) => query.bind(s.clone()),
+        // `timestamptz`, which the dialect casts and converts to UTC wall-clock time.
+        BindValue::Timestamp(t) => query.bind(*t),
+        BindValue::Date(d) => query.bind(*d),
+        _ => query.bind(None::<String>),
+    }
+}
+
+#[cfg(feature = "mysql")]
+fn bind_mysql<'q>(
+    query: sqlx::query::Query<'q, sqlx::MySql, sqlx::mysql::MySqlArguments>,
+    value: &BindValue,
+) -> sqlx::query::Query<'q, sqlx::MySql, sqlx::mysql::MySqlArguments> {
+    match value {
+        BindValue::Bool(b) => query.bind(*b),
+        BindValue::Int(n) => query.bind(*n),
+        BindValue::Decimal(d) => query.bind(*d),
+        BindValue::Text(s) => query.bind(s.clone()),
+        // A `DATETIME` holding UTC wall-clock time, as the dialect expects.
+        BindValue::Timestamp(t) => query.bind(utc(t)),
+        BindValue::Date(d) => query.bind(*d),
+        _ => query.bind(None::<String>),
+    }
+}
+
+#[cfg(feature = "sqlite")]
+fn bind_sqlite<'q>(
+    query: sqlx::query::Query<'q, sqlx::Sqlite, sqlx::sqlite::SqliteArguments<'q>>,
+    value: &BindValue,
+) -> sqlx::query::Query<'q, sqlx::Sqlite, sqlx::sqlite::SqliteArguments<'q>> {
+    use rust_decimal::prelude::ToPrimitive;
+    match value {
+        BindValue::Bool(b) => query.bind(i64::from(*b)),
+        BindValue::Int(n) => query.bind(*n),
+        // SQLite has no decimal type: numeric columns hold REAL (or INTEGER), compared as f64.
+        BindValue::Decimal(d) => query.bind(d.to_f64()),
+        BindValue::Text(s) => query.bind(s.clone()),
+        // Text that the dialect's `datetime(?)` normalises; SQLite stores dates as text.
+        BindValue::Timestamp(t) => {
+            let t = utc(t);
+            query.bind(format!(
+                "{} {:02}:{:02}:{:02}.{:09}",
+                t.date(),
+                t.hour(),
+                t.minute(),
+                t.second(),
+                t.nanosecond()
+            ))
+        }
+        BindValue::Date(d) => query.bind(d.to_string()),
+        _ => query.bind(None::<String>),
+    }
+}

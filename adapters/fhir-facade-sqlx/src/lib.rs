@@ -1,0 +1,34 @@
+//! # fhir-facade-sqlx
+//!
+//! Runs the [`SqlPlan`](fhir_facade_core::sql::SqlPlan)s of the core's
+//! [`SqlTranslator`](fhir_facade_core::sql::SqlTranslator) on PostgreSQL, MySQL/MariaDB or
+//! SQLite through sqlx, and serves a resource type from one table as a [`SqlProvider`]: a
+//! [`TableMapping`](fhir_facade_core::sql::mapping::TableMapping) plus a [`RowMapper`].
+//!
+//! Drivers are behind the features `postgres`, `mysql` and `sqlite` (enable at least one).
+//! [`Pool`] is an enum over the concrete sqlx pools rather than `sqlx::AnyPool`: each driver
+//! binds values with its own types (decimals, timestamps) and decodes columns exactly, which
+//! `Any` cannot.
+//!
+//! Statements run under a time limit ([`DatabaseErrorKind::Timeout`](fhir_facade_core::error::DatabaseErrorKind),
+//! 504). When the request future is dropped (the client went away), the sqlx future is dropped
+//! with it: sqlx futures are safe to drop at any await point, the connection goes back to the
+//! pool, and a half-read result is discarded, so nothing runs on after the request.
+//!
+//! Driver errors are logged with `tracing` at `error` level with the request id and the SQL
+//! text; clients only see the status (503, 504 or 500).
+
+#![warn(missing_docs)]
+
+#[cfg(not(any(feature = "postgres", feature = "mysql", feature = "sqlite")))]
+compile_error!("enable at least one of the features postgres, mysql, sqlite");
+
+mod database;
+mod error;
+mod provider;
+mod row;
+
+pub use database::{Database, Pool};
+pub use error::SqlxError;
+pub use provider::{RowMapper, SqlProvider};
+pub use row::Row;

@@ -1,0 +1,125 @@
+//! [`SqlProvider`]: a resource type served from one mapped table.
+
+use std::sync::Arc;
+
+use async_trait::async_trait;
+use fhir_facade_core::search::{PageToken, SearchParamDef};
+use fhir_facade_core::sql::SqlTranslator;
+use fhir_facade_core::sql::mapping::SqlSchema;
+use fhir_facade_core::{
+    Context, Error, Resource, ResourceProvider, Result, SearchPage, SearchQuery, SearchTranslator,
+};
+
+use crate::{Database, Row};
+
+/// Turns one row of a mapping's select columns into a resource.
+pub trait RowMapper: Send + Sync {
+    /// The resource for `row`; column errors convert with `?` (they become a 500).
+    fn to_resource(&self, row: &Row) -> Result<Resource>;
+}
+
+/// A [`ResourceProvider`] for the resource type of one
+/// [`TableMapping`](fhir_facade_core::sql::mapping::TableMapping): `read`, `search` and
+/// `read_many` all run through the [`SqlTranslator`], so the mapping's base filter and the
+/// request's constraints apply to each of them.
+#[derive(Debug)]
+pub struct SqlProvider<M> {
+    resource_type: String,
+    id_param: &'static SearchParamDef,
+    database: Database,
+    translator: SqlTranslator,
+    mapper: M,
+}
+
+impl<M: RowMapper> SqlProvider<M> {
+    /// A provider of `resource_type`, which must be mapped in `schema` with `_id`.
+    pub fn new(
+        database: Database,
+        schema: Arc<SqlSchema>,
+        resource_type: &str,
+        mapper: M,
+    ) -> Result<Self> {
+        let table = schema
+            .table(resource_type)
+            .ok_or_else(|| Error::Internal(format!("{resource_type} is not mapped")))?;
+        let id_param = table
+            .search_params()
+            .into_iter()
+            .find(|p| p.code == "_id")
+            .ok_or_else(|| Error::Internal(format!("{resource_type} does not map _id")))?;
+        Ok(SqlProvider {
+            resource_type: resource_type.to_owned(),
+            id_param,
+            translator: SqlTranslator {
+                dialect: database.pool.dialect(),
+                schema,
+            },
+            database,
+            mapper,
+        })
+    }
+
+    /// The translator, for callers that build queries themselves.
+    pub fn translator(&self) -> &SqlTranslator {
+        &self.translator
+    }
+}
+
+#[async_trait]
+impl<M: RowMapper> ResourceProvider for SqlProvider<M> {
+    fn resource_type(&self) -> &str {
+        &self.resource_type
+    }
+
+    fn search_params(&self) -> Vec<&'static SearchParamDef> {
+        self.translator
+            .schema
+            .table(&self.resource_type)
+            .map(|t| t.search_params())
+            .unwrap_or_default()
+    }
+
+    async fn read(&self, id: &str, ctx: &Context) -> Result<Resource> {
+        let query = SearchQuery::by_ids(&self.resource_type, self.id_param, &[id.to_owned()]);
+        self.search(&query, ctx)
+            .await?
+            .resources
+            .into_iter()
+            .next()
+            .ok_or_else(|| Error::NotFound {
+                resource_type: self.resource_type.clone(),
+                id: id.to_owned(),
+            })
+    }
+
+    async fn read_many(&self, ids: &[String], ctx: &Context) -> Result<Vec<Resource>> {
+        if ids.is_empty() {
+            return Ok(Vec::new());
+        }
+        let query = SearchQuery::by_ids(&self.resource_type, self.id_param, ids);
+        Ok(self.search(&query, ctx).await?.resources)
+    }
+
+    async fn search(&self, query: &SearchQuery, ctx: &Context) -> Result<SearchPage> {
+        let plan = self.translator.translate(query, &ctx.constraints)?;
+        let request_id = ctx.request_id.as_deref();
+        let mut page = SearchPage::default();
+        if let Some(select) = &plan.select {
+            let rows = self.database.fetch_all(select, request_id).await?;
+            let fetched = rows.len();
+            let limit = usize::try_from(plan.limit).unwrap_or(usize::MAX);
+            for row in rows.iter().take(limit) {
+                page.resources.push(self.mapper.to_resource(row)?);
+            }
+            let last_id = page.resources.last().and_then(Resource::id);
+            page.next = plan.next_page(fetched, last_id);
+            if !plan.keyset && plan.offset > 0 {
+                page.previous = Some(PageToken::Offset(plan.offset.saturating_sub(plan.limit)));
+            }
+        }
+        if let Some(count) = &plan.count {
+            page.total = Some(self.database.fetch_count(count, request_id).await?);
+        }
+        Ok(page)
+    }
+}

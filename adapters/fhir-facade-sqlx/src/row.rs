@@ -1,0 +1,174 @@
+//! A driver-independent view of a result row, for row mappers.
+
+use rust_decimal::Decimal;
+use sqlx::Row as _;
+use time::{Date, OffsetDateTime, PrimitiveDateTime};
+
+use crate::SqlxError;
+
+/// One result row of any enabled driver. The accessors read a column by name (or position) and
+/// accept the storage types legacy schemas use for it: any integer width, `CHAR`/`VARCHAR`,
+/// timestamps with or without time zone (without: read as UTC), `NUMERIC` (REAL on SQLite).
+#[non_exhaustive]
+pub enum Row {
+    /// A PostgreSQL row.
+    #[cfg(feature = "postgres")]
+    Postgres(sqlx::postgres::PgRow),
+    /// A MySQL/MariaDB row.
+    #[cfg(feature = "mysql")]
+    MySql(sqlx::mysql::MySqlRow),
+    /// A SQLite row.
+    #[cfg(feature = "sqlite")]
+    Sqlite(sqlx::sqlite::SqliteRow),
+}
+
+/// Tries each listed Rust type in turn on the row's column and converts the first that decodes.
+macro_rules! first_decoding {
+    ($row:expr, $col:expr, $ty:ty => $conv:expr) => {
+        $row.try_get::<Option<$ty>, _>($col).map(|v| v.map($conv))
+    };
+    ($row:expr, $col:expr, $ty:ty => $conv:expr, $($rest:tt)+) => {
+        first_decoding!($row, $col, $ty => $conv)
+            .or_else(|_| first_decoding!($row, $col, $($rest)+))
+    };
+}
+
+impl std::fmt::Debug for Row {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        // Rows hold patient data, which stays out of logs.
+        f.write_str("Row(..)")
+    }
+}
+
+fn column_error(column: impl std::fmt::Display, e: impl std::fmt::Display) -> SqlxError {
+    SqlxError::Column {
+        column: column.to_string(),
+        message: e.to_string(),
+    }
+}
+
+fn required<T>(column: &str, value: Result<Option<T>, SqlxError>) -> Result<T, SqlxError> {
+    value?.ok_or_else(|| column_error(column, "is NULL"))
+}
+
+impl Row {
+    /// An integer column (any width), `None` for `NULL`.
+    pub fn get_opt_i64(&self, column: &str) -> Result<Option<i64>, SqlxError> {
+        self.opt_i64(column).map_err(|e| column_error(column, e))
+    }
+
+    /// An integer column that must not be `NULL`.
+    pub fn get_i64(&self, column: &str) -> Result<i64, SqlxError> {
+        required(column, self.get_opt_i64(column))
+    }
+
+    /// The integer in the column at `index` (for `COUNT(*)`).
+    pub fn get_i64_at(&self, index: usize) -> Result<i64, SqlxError> {
+        let value: Result<Option<i64>, sqlx::Error> = match self {
+            #[cfg(feature = "postgres")]
+            Row::Postgres(r) => first_decoding!(r, index, i64 => |v| v, i32 => i64::from),
+            #[cfg(feature = "mysql")]
+            Row::MySql(r) => first_decoding!(r, index, i64 => |v| v),
+            #[cfg(feature = "sqlite")]
+            Row::Sqlite(r) => first_decoding!(r, index, i64 => |v| v),
+        };
+        required("0", value.map_err(|e| column_error(index, e)))
+    }
+
+    /// A text column (`CHAR` keeps its padding), `None` for `NULL`.
+    pub fn get_opt_str(&self, column: &str) -> Result<Option<String>, SqlxError> {
+        let value: Result<Option<String>, sqlx::Error> = match self {
+            #[cfg(feature = "postgres")]
+            Row::Postgres(r) => first_decoding!(r, column, String => |v| v),
+            #[cfg(feature = "mysql")]
+            Row::MySql(r) => first_decoding!(r, column, String => |v| v),
+            #[cfg(feature = "sqlite")]
+            Row::Sqlite(r) => first_decoding!(r, column, String => |v| v),
+        };
+        value.map_err(|e| column_error(column, e))
+    }
+
+    /// A text column that must not be `NULL`.
+    pub fn get_str(&self, column: &str) -> Result<String, SqlxError> {
+        required(column, self.get_opt_str(column))
+    }
+
+    /// A timestamp column; one without time zone is read as UTC. `None` for `NULL`.
+    pub fn get_opt_timestamp(&self, column: &str) -> Result<Option<OffsetDateTime>, SqlxError> {
+        let naive = PrimitiveDateTime::assume_utc;
+        let value: Result<Option<OffsetDateTime>, sqlx::Error> = match self {
+            #[cfg(feature = "postgres")]
+            Row::Postgres(r) => {
+                first_decoding!(r, column, PrimitiveDateTime => naive, OffsetDateTime => |v| v)
+            }
+            #[cfg(feature = "mysql")]
+            Row::MySql(r) => {
+                first_decoding!(r, column, PrimitiveDateTime => naive, OffsetDateTime => |v| v)
+            }
+            #[cfg(feature = "sqlite")]
+            Row::Sqlite(r) => {
+                first_decoding!(r, column, PrimitiveDateTime => naive, OffsetDateTime => |v| v)
+            }
+        };
+        value.map_err(|e| column_error(column, e))
+    }
+
+    /// A timestamp column that must not be `NULL`.
+    pub fn get_timestamp(&self, column: &str) -> Result<OffsetDateTime, SqlxError> {
+        required(column, self.get_opt_timestamp(column))
+    }
+
+    /// A date column, `None` for `NULL`.
+    pub fn get_opt_date(&self, column: &str) -> Result<Option<Date>, SqlxError> {
+        let value: Result<Option<Date>, sqlx::Error> = match self {
+            #[cfg(feature = "postgres")]
+            Row::Postgres(r) => first_decoding!(r, column, Date => |v| v),
+            #[cfg(feature = "mysql")]
+            Row::MySql(r) => first_decoding!(r, column, Date => |v| v),
+            #[cfg(feature = "sqlite")]
+            Row::Sqlite(r) => first_decoding!(r, column, Date => |v| v),
+        };
+        value.map_err(|e| column_error(column, e))
+    }
+
+    /// A numeric column, `None` for `NULL`. On SQLite, which has no decimal type, the stored
+    /// REAL or INTEGER is converted.
+    pub fn get_opt_decimal(&self, column: &str) -> Result<Option<Decimal>, SqlxError> {
+        let value: Result<Option<Decimal>, sqlx::Error> = match self {
+            #[cfg(feature = "postgres")]
+            Row::Postgres(r) => first_decoding!(r, column, Decimal => |v| v),
+            #[cfg(feature = "mysql")]
+            Row::MySql(r) => first_decoding!(r, column, Decimal => |v| v),
+            #[cfg(feature = "sqlite")]
+            Row::Sqlite(r) => {
+                let real = match r.try_get::<Option<f64>, _>(column) {
+                    Ok(v) => v,
+                    Err(e) => return Err(column_error(column, e)),
+                };
+                return real
+                    .map(|f| Decimal::try_from(f).map_err(|e| column_error(column, e)))
+                    .transpose()
+                    .map(|d| d.map(|d| d.normalize()));
+            }
+        };
+        value.map_err(|e| column_error(column, e))
+    }
+
+    /// A numeric column that must not be `NULL`.
+    pub fn get_decimal(&self, column: &str) -> Result<Decimal, SqlxError> {
+        required(column, self.get_opt_decimal(column))
+    }
+
+    fn opt_i64(&self, column: &str) -> Result<Option<i64>, sqlx::Error> {
+        match self {
+            #[cfg(feature = "postgres")]
+            Row::Postgres(r) => {
+                first_decoding!(r, column, i64 => |v| v, i32 => i64::from, i16 => i64::from)
+            }
+            #[cfg(feature = "mysql")]
+            Row::MySql(r) => first_decoding!(r, column, i64 => |v| v),
+            #[cfg(feature = "sqlite")]
+            Row::Sqlite(r) => first_decoding!(r, column, i64 => |v| v),
+        }
+    }
+}

@@ -1,0 +1,412 @@
+//! A declarative mapping from FHIR search parameters to a legacy schema.
+//!
+//! A [`TableMapping`] says, for one resource type, which table holds it, how its FHIR id maps to
+//! the table's key, and for each supported search parameter which columns answer it
+//! ([`ParamMapping`]). An [`SqlSchema`] gathers the mappings of all types so that chains and
+//! `_has` resolve through the target's mapping. [`SqlTranslator`](super::SqlTranslator) writes the
+//! SQL; nobody writes SQL per parameter.
+//!
+//! Every expression in a mapping is SQL text written by the integrator, never by the client; it
+//! refers to the table through the mapping's alias (`p.family`).
+//!
+//! ```
+//! use fhir_facade_core::search::registry::r4_param;
+//! use fhir_facade_core::sql::mapping::{IdKind, ParamMapping, SqlSchema, StringColumn, TableMapping};
+//!
+//! let patient = TableMapping::new("Patient", "patient", "p", "p.pat_id", IdKind::Integer)
+//!     .filter("p.geloescht = 0")
+//!     .select(["p.pat_id", "p.name"])
+//!     .param(r4_param("Patient", "_id").unwrap(), ParamMapping::Id)
+//!     .param(
+//!         r4_param("Patient", "family").unwrap(),
+//!         ParamMapping::String(vec![StringColumn::new("p.name")]),
+//!     );
+//! let schema = SqlSchema::new([patient]).unwrap();
+//! assert!(schema.table("Patient").is_some());
+//! ```
+
+use std::collections::HashMap;
+use std::fmt;
+use std::sync::Arc;
+
+use super::Dialect;
+use crate::search::{Criterion, SearchParamDef};
+use crate::translate::{BindValue, SqlFragment};
+use crate::{Error, Result};
+
+/// How the table's key holds a FHIR id.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum IdKind {
+    /// An integer key; the FHIR id is its decimal form (`42`).
+    Integer,
+    /// A text key; the FHIR id is the key itself.
+    Text,
+    /// An integer key behind a prefix: with `"meas-"`, the FHIR id `meas-42` is key 42.
+    PrefixedInteger(String),
+}
+
+impl IdKind {
+    /// The key for a FHIR id, or `None` when the id cannot be one of this table's keys (then it
+    /// matches nothing; it is never sent to the database to fail there).
+    ///
+    /// Integer keys only accept their canonical decimal form (`42`, not `042` or `+42`), so that
+    /// each row has exactly one FHIR id.
+    pub fn key(&self, fhir_id: &str) -> Option<BindValue> {
+        let integer = |digits: &str| {
+            digits
+                .parse::<i64>()
+                .ok()
+                .filter(|n| n.to_string() == digits)
+                .map(BindValue::Int)
+        };
+        match self {
+            IdKind::Integer => integer(fhir_id),
+            IdKind::Text => Some(BindValue::Text(fhir_id.to_owned())),
+            IdKind::PrefixedInteger(prefix) => {
+                fhir_id.strip_prefix(prefix.as_str()).and_then(integer)
+            }
+        }
+    }
+
+    /// The FHIR id of a row whose key, as text, is `key` (for row mappers).
+    pub fn fhir_id(&self, key: &str) -> String {
+        match self {
+            IdKind::Integer | IdKind::Text => key.to_owned(),
+            IdKind::PrefixedInteger(prefix) => format!("{prefix}{key}"),
+        }
+    }
+}
+
+/// One column (or expression) searched by a string parameter.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StringColumn {
+    /// The expression holding the text as stored.
+    pub expr: String,
+    /// An expression the schema keeps already folded as [`fold`](super::fold) folds (lower case,
+    /// no accents), often indexed. When set, default and `:contains` searches compare it with the
+    /// folded value and the database folds nothing.
+    pub folded: Option<String>,
+}
+
+impl StringColumn {
+    /// A column folded at search time.
+    pub fn new(expr: impl Into<String>) -> Self {
+        StringColumn {
+            expr: expr.into(),
+            folded: None,
+        }
+    }
+
+    /// A column with a pre-folded companion expression.
+    pub fn with_folded(expr: impl Into<String>, folded: impl Into<String>) -> Self {
+        StringColumn {
+            expr: expr.into(),
+            folded: Some(folded.into()),
+        }
+    }
+}
+
+/// Where a value's system (tokens) or unit (quantities) comes from.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ValueSource {
+    /// Every row has this value (a column holding only LOINC codes: `http://loinc.org`).
+    Constant(String),
+    /// An expression per row.
+    Column(String),
+    /// The schema stores none.
+    None,
+}
+
+/// Where a token's code is stored.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum TokenCode {
+    /// An expression on the searched table.
+    Column(String),
+    /// A lookup table: the code matches when a row of `from` joined by `join` has it, as in
+    /// `EXISTS (SELECT 1 FROM loinc_map m WHERE m.local = l.labcode AND m.loinc = ?)`.
+    Lookup {
+        /// The `FROM` item, with its alias (`loinc_map m`).
+        from: String,
+        /// The join condition to the searched table (`m.local = l.labcode`).
+        join: String,
+        /// The code expression on the lookup table (`m.loinc`).
+        code: String,
+    },
+}
+
+/// A token parameter's storage.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TokenMapping {
+    /// Where the code is.
+    pub code: TokenCode,
+    /// The code's system. For a [`TokenCode::Lookup`] a column refers to the lookup table.
+    pub system: ValueSource,
+    /// The display text, for `:text` (folded starts-with, like a string parameter).
+    pub text: Option<String>,
+    /// For identifiers: the identifier type (system, code) every value of this column has, for
+    /// `:of-type`.
+    pub identifier_type: Option<(String, String)>,
+}
+
+impl TokenMapping {
+    /// A code column with the given system and no text or identifier type.
+    pub fn new(code: TokenCode, system: ValueSource) -> Self {
+        TokenMapping {
+            code,
+            system,
+            text: None,
+            identifier_type: None,
+        }
+    }
+}
+
+/// How a column holds a point in time, read as the range it stands for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TimeKind {
+    /// A timestamp holding UTC wall-clock time (see
+    /// [`Dialect::utc_timestamp_param`]); it stands for the range of its own resolution, which is
+    /// taken to be finer than any search value.
+    Instant,
+    /// A calendar date: the whole day, in UTC.
+    Date,
+    /// Legacy text `YYYYMMDD` (`CHAR(8)`) where month or day `00` means unknown: `19800500` is
+    /// all of May 1980, `19800000` all of 1980. Other malformed text is compared as is.
+    LegacyYmd,
+}
+
+/// A date parameter's storage.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum DateMapping {
+    /// One column.
+    Point {
+        /// The expression.
+        expr: String,
+        /// How it stores the time.
+        kind: TimeKind,
+    },
+    /// A period: `start` to `end` inclusive; a `NULL` end is ongoing, a `NULL` start unbounded.
+    Period {
+        /// The start expression.
+        start: String,
+        /// The end expression.
+        end: String,
+        /// How both store the time.
+        kind: TimeKind,
+    },
+}
+
+/// A quantity parameter's storage.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct QuantityMapping {
+    /// The numeric value.
+    pub value: String,
+    /// The unit's system (`http://unitsofmeasure.org`).
+    pub system: ValueSource,
+    /// The unit's code (`mg/dL`).
+    pub code: ValueSource,
+}
+
+/// A reference parameter's storage: a foreign key to one mapped resource type.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ReferenceMapping {
+    /// The foreign key expression, holding the target's key.
+    pub fk: String,
+    /// The resource type referred to; its [`TableMapping`] in the schema says how ids map to keys.
+    pub target_type: String,
+}
+
+/// The signature of a [`ParamMapping::Custom`] translation.
+pub type CustomFn = dyn Fn(&Criterion, &dyn Dialect) -> Result<SqlFragment> + Send + Sync;
+
+/// How one search parameter maps to the schema.
+#[derive(Clone)]
+pub enum ParamMapping {
+    /// `_id`: the table's id expression.
+    Id,
+    /// A string parameter over one or more expressions, any of which may match.
+    String(Vec<StringColumn>),
+    /// A token parameter.
+    Token(TokenMapping),
+    /// A date parameter (also `_lastUpdated`).
+    Date(DateMapping),
+    /// A number parameter over a numeric expression.
+    Number(String),
+    /// A quantity parameter.
+    Quantity(QuantityMapping),
+    /// A reference parameter.
+    Reference(ReferenceMapping),
+    /// Anything else: the function translates the whole criterion (`Values` or `Missing`).
+    Custom(Arc<CustomFn>),
+}
+
+impl fmt::Debug for ParamMapping {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            ParamMapping::Id => f.write_str("Id"),
+            ParamMapping::String(c) => f.debug_tuple("String").field(c).finish(),
+            ParamMapping::Token(t) => f.debug_tuple("Token").field(t).finish(),
+            ParamMapping::Date(d) => f.debug_tuple("Date").field(d).finish(),
+            ParamMapping::Number(n) => f.debug_tuple("Number").field(n).finish(),
+            ParamMapping::Quantity(q) => f.debug_tuple("Quantity").field(q).finish(),
+            ParamMapping::Reference(r) => f.debug_tuple("Reference").field(r).finish(),
+            ParamMapping::Custom(_) => f.write_str("Custom(..)"),
+        }
+    }
+}
+
+/// The mapping of one resource type to its table.
+#[derive(Debug, Clone)]
+pub struct TableMapping {
+    /// The resource type (`Patient`).
+    pub resource_type: String,
+    /// The `FROM` source (a table name, quoted as the database needs).
+    pub table: String,
+    /// The alias every expression of this mapping uses for the table; unique in a schema.
+    pub alias: String,
+    /// The key expression (`p.pat_id`).
+    pub id_expr: String,
+    /// How FHIR ids map to the key.
+    pub id_kind: IdKind,
+    /// A condition every row must meet to be a resource at all (`p.geloescht = 0`).
+    pub base_filter: Option<String>,
+    /// The expressions selected for the row mapper, in order.
+    pub columns: Vec<String>,
+    params: Vec<(&'static SearchParamDef, ParamMapping)>,
+}
+
+impl TableMapping {
+    /// A mapping with no filter, no selected columns and no parameters yet.
+    pub fn new(
+        resource_type: impl Into<String>,
+        table: impl Into<String>,
+        alias: impl Into<String>,
+        id_expr: impl Into<String>,
+        id_kind: IdKind,
+    ) -> Self {
+        TableMapping {
+            resource_type: resource_type.into(),
+            table: table.into(),
+            alias: alias.into(),
+            id_expr: id_expr.into(),
+            id_kind,
+            base_filter: None,
+            columns: Vec::new(),
+            params: Vec::new(),
+        }
+    }
+
+    /// Sets the base filter.
+    #[must_use]
+    pub fn filter(mut self, condition: impl Into<String>) -> Self {
+        self.base_filter = Some(condition.into());
+        self
+    }
+
+    /// Adds selected expressions (write `expr AS name` to give the row mapper a stable name).
+    #[must_use]
+    pub fn select<S: Into<String>>(mut self, columns: impl IntoIterator<Item = S>) -> Self {
+        self.columns.extend(columns.into_iter().map(Into::into));
+        self
+    }
+
+    /// Maps a search parameter; a later mapping of the same code replaces an earlier one.
+    #[must_use]
+    pub fn param(mut self, def: &'static SearchParamDef, mapping: ParamMapping) -> Self {
+        self.params.retain(|(d, _)| d.code != def.code);
+        self.params.push((def, mapping));
+        self
+    }
+
+    /// The mapping of the parameter `code`.
+    pub fn param_mapping(&self, code: &str) -> Option<&ParamMapping> {
+        self.params
+            .iter()
+            .find(|(d, _)| d.code == code)
+            .map(|(_, m)| m)
+    }
+
+    /// The mapped parameters' definitions, for
+    /// [`SupportedParams`](crate::search::SupportedParams) and the CapabilityStatement.
+    pub fn search_params(&self) -> Vec<&'static SearchParamDef> {
+        self.params.iter().map(|(d, _)| *d).collect()
+    }
+}
+
+/// The mappings of all resource types of one database.
+#[derive(Debug, Clone, Default)]
+pub struct SqlSchema {
+    tables: HashMap<String, TableMapping>,
+}
+
+impl SqlSchema {
+    /// A schema of these mappings.
+    ///
+    /// Fails when two mappings share a resource type or an alias (a chain puts both tables in
+    /// one statement, so their aliases must differ), or a mapping selects no columns.
+    pub fn new(tables: impl IntoIterator<Item = TableMapping>) -> Result<Self> {
+        let mut schema = SqlSchema::default();
+        for table in tables {
+            let invalid = |why: String| Err(Error::Internal(format!("invalid SQL mapping: {why}")));
+            if table.columns.is_empty() {
+                return invalid(format!("{} selects no columns", table.resource_type));
+            }
+            if let Some(other) = schema.tables.values().find(|t| t.alias == table.alias) {
+                return invalid(format!(
+                    "{} and {} both use the alias {}",
+                    other.resource_type, table.resource_type, table.alias
+                ));
+            }
+            if schema.tables.contains_key(&table.resource_type) {
+                return invalid(format!("{} is mapped twice", table.resource_type));
+            }
+            schema.tables.insert(table.resource_type.clone(), table);
+        }
+        Ok(schema)
+    }
+
+    /// The mapping of `resource_type`.
+    pub fn table(&self, resource_type: &str) -> Option<&TableMapping> {
+        self.tables.get(resource_type)
+    }
+
+    /// The supported parameters of every mapped type, for [`SearchQuery::parse`](crate::SearchQuery::parse).
+    pub fn supported_params(&self) -> crate::search::SupportedParams {
+        let mut params = crate::search::SupportedParams::new();
+        for table in self.tables.values() {
+            params.insert(table.resource_type.clone(), table.search_params());
+        }
+        params
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ids_map_to_keys_or_nothing() {
+        assert_eq!(IdKind::Integer.key("42"), Some(BindValue::Int(42)));
+        for bad in ["042", "+42", "4x", "", "99999999999999999999", "meas-42"] {
+            assert_eq!(IdKind::Integer.key(bad), None, "{bad}");
+        }
+        let prefixed = IdKind::PrefixedInteger("meas-".into());
+        assert_eq!(prefixed.key("meas-42"), Some(BindValue::Int(42)));
+        assert_eq!(prefixed.key("42"), None);
+        assert_eq!(prefixed.key("meas-x"), None);
+        assert_eq!(prefixed.fhir_id("42"), "meas-42");
+        assert_eq!(IdKind::Text.key("a'b"), Some(BindValue::Text("a'b".into())));
+    }
+
+    #[test]
+    fn schemas_reject_ambiguous_mappings() {
+        let t = |ty: &str, alias: &str| {
+            TableMapping::new(ty, "t", alias, "x.id", IdKind::Integer).select(["x.id"])
+        };
+        assert!(SqlSchema::new([t("Patient", "p"), t("Observation", "p")]).is_err());
+        assert!(SqlSchema::new([t("Patient", "p"), t("Patient", "q")]).is_err());
+        assert!(
+            SqlSchema::new([TableMapping::new("Patient", "t", "p", "p.id", IdKind::Text)]).is_err()
+        );
+        assert!(SqlSchema::new([t("Patient", "p"), t("Observation", "o")]).is_ok());
+    }
+}

@@ -1,0 +1,282 @@
+//! Golden SQL of the default translator on every dialect, for a small legacy schema.
+//!
+//! Run with `FHIR_FACADE_BLESS=1` to rewrite the files under `tests/golden/` after an intended
+//! change, then review the diff.
+
+use std::sync::Arc;
+
+use fhir_facade_core::search::registry::r4_param;
+use fhir_facade_core::search::{ParseOptions, SearchQuery};
+use fhir_facade_core::sql::mapping::{
+    DateMapping, IdKind, ParamMapping, QuantityMapping, ReferenceMapping, SqlSchema, StringColumn,
+    TableMapping, TimeKind, TokenCode, TokenMapping, ValueSource,
+};
+use fhir_facade_core::sql::{
+    Dialect, MsSqlDialect, MySqlDialect, PgDialect, SqlTranslator, SqliteDialect,
+};
+use fhir_facade_core::{Constraint, SearchTranslator};
+use time::macros::datetime;
+
+fn p(resource_type: &str, code: &str) -> &'static fhir_facade_core::search::SearchParamDef {
+    r4_param(resource_type, code).unwrap()
+}
+
+fn schema() -> SqlSchema {
+    let patient = TableMapping::new("Patient", "patient", "p", "p.id", IdKind::Integer)
+        .filter("p.deleted = 0")
+        .select(["p.id", "p.family", "p.given", "p.gender", "p.birth"])
+        .param(p("Patient", "_id"), ParamMapping::Id)
+        .param(
+            p("Patient", "family"),
+            ParamMapping::String(vec![StringColumn::new("p.family")]),
+        )
+        .param(
+            p("Patient", "name"),
+            ParamMapping::String(vec![
+                StringColumn::new("p.family"),
+                StringColumn::new("p.given"),
+            ]),
+        )
+        .param(
+            p("Patient", "gender"),
+            ParamMapping::Token(TokenMapping::new(
+                TokenCode::Column("p.gender".into()),
+                ValueSource::None,
+            )),
+        )
+        .param(
+            p("Patient", "birthdate"),
+            ParamMapping::Date(DateMapping::Point {
+                expr: "p.birth".into(),
+                kind: TimeKind::LegacyYmd,
+            }),
+        );
+    let lab = TableMapping::new(
+        "Observation",
+        "lab",
+        "l",
+        "l.id",
+        IdKind::PrefixedInteger("lab-".into()),
+    )
+    .select([
+        "l.id",
+        "l.patient_id",
+        "l.labcode",
+        "l.value",
+        "l.unit",
+        "l.taken",
+    ])
+    .param(p("Observation", "_id"), ParamMapping::Id)
+    .param(
+        p("Observation", "code"),
+        ParamMapping::Token(TokenMapping::new(
+            TokenCode::Lookup {
+                from: "loinc_map m".into(),
+                join: "m.local = l.labcode".into(),
+                code: "m.loinc".into(),
+            },
+            ValueSource::Constant("http://loinc.org".into()),
+        )),
+    )
+    .param(
+        p("Observation", "date"),
+        ParamMapping::Date(DateMapping::Point {
+            expr: "l.taken".into(),
+            kind: TimeKind::Instant,
+        }),
+    )
+    .param(
+        p("Observation", "value-quantity"),
+        ParamMapping::Quantity(QuantityMapping {
+            value: "l.value".into(),
+            system: ValueSource::Constant("http://unitsofmeasure.org".into()),
+            code: ValueSource::Column("l.unit".into()),
+        }),
+    )
+    .param(
+        p("Observation", "subject"),
+        ParamMapping::Reference(ReferenceMapping {
+            fk: "l.patient_id".into(),
+            target_type: "Patient".into(),
+        }),
+    );
+    let encounter = TableMapping::new("Encounter", "encounter", "e", "e.id", IdKind::Integer)
+        .select(["e.id", "e.admitted", "e.discharged"])
+        .param(
+            p("Encounter", "date"),
+            ParamMapping::Date(DateMapping::Period {
+                start: "e.admitted".into(),
+                end: "e.discharged".into(),
+                kind: TimeKind::Date,
+            }),
+        );
+    SqlSchema::new([patient, lab, encounter]).unwrap()
+}
+
+/// (file name, resource type, query string, compartment patient)
+const CASES: &[(&str, &str, &str, Option<&str>)] = &[
+    (
+        "string_starts_with",
+        "Patient",
+        "family=M%C3%BCller&_count=10",
+        None,
+    ),
+    (
+        "string_exact",
+        "Patient",
+        "name:exact=Smith&_count=10",
+        None,
+    ),
+    (
+        "token_with_system",
+        "Observation",
+        "code=http://loinc.org|718-7&_count=10",
+        None,
+    ),
+    ("token_not", "Patient", "gender:not=f", None),
+    (
+        "date_ge_timestamp",
+        "Observation",
+        "date=ge2024-03-01T10:00:00Z",
+        None,
+    ),
+    ("date_ge_char8", "Patient", "birthdate=ge1980-05-15", None),
+    ("date_eq_char8_year", "Patient", "birthdate=1980", None),
+    ("period_eq", "Encounter", "date=2024-03", None),
+    (
+        "quantity",
+        "Observation",
+        "value-quantity=gt5.4|http://unitsofmeasure.org|mg/dL",
+        None,
+    ),
+    ("reference", "Observation", "subject=Patient/7,8", None),
+    ("chain", "Observation", "subject:Patient.name=smi", None),
+    (
+        "has",
+        "Patient",
+        "_has:Observation:subject:code=718-7",
+        None,
+    ),
+    ("compartment", "Observation", "code=718-7", Some("7")),
+    ("compartment_patient", "Patient", "", Some("7")),
+    (
+        "sort_and_offset",
+        "Patient",
+        "_sort=-birthdate,family&_count=5&_offset=10&_total=accurate",
+        None,
+    ),
+    ("cursor", "Patient", "_count=5&_cursor=12", None),
+    ("count_only", "Patient", "family=x&_count=0", None),
+    (
+        "missing",
+        "Observation",
+        "value-quantity:missing=true",
+        None,
+    ),
+];
+
+fn dialects() -> [(&'static str, &'static dyn Dialect); 4] {
+    [
+        ("postgres", &PgDialect),
+        ("mysql", &MySqlDialect),
+        ("sqlite", &SqliteDialect),
+        ("mssql", &MsSqlDialect),
+    ]
+}
+
+fn render(
+    translator: &SqlTranslator,
+    resource_type: &str,
+    query: &str,
+    compartment: Option<&str>,
+) -> String {
+    let schema = &translator.schema;
+    let query = SearchQuery::parse(
+        resource_type,
+        query,
+        &schema.supported_params(),
+        &ParseOptions::default(),
+    )
+    .unwrap();
+    let constraints: Vec<Constraint> = compartment
+        .map(|id| Constraint::Compartment {
+            compartment_type: "Patient".into(),
+            id: id.into(),
+        })
+        .into_iter()
+        .collect();
+    let plan = translator
+        .translate_at(&query, &constraints, datetime!(2025-01-01 00:00 UTC))
+        .unwrap();
+    let mut out = String::new();
+    for (label, statement) in [("select", &plan.select), ("count", &plan.count)] {
+        if let Some(statement) = statement {
+            let (sql, binds) = translator.dialect.render(statement);
+            out.push_str(&format!("-- {label}\n{sql}\n-- binds: {binds:?}\n"));
+        }
+    }
+    out
+}
+
+#[test]
+fn golden_sql_per_dialect() {
+    let schema = Arc::new(schema());
+    let bless = std::env::var("FHIR_FACADE_BLESS").as_deref() == Ok("1");
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/golden");
+    let mut mismatches = Vec::new();
+    for (name, dialect) in dialects() {
+        let translator = SqlTranslator {
+            dialect,
+            schema: schema.clone(),
+        };
+        for (case, resource_type, query, compartment) in CASES {
+            let actual = render(&translator, resource_type, query, *compartment);
+            let path = dir.join(name).join(format!("{case}.sql"));
+            if bless {
+                std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+                std::fs::write(&path, &actual).unwrap();
+            } else {
+                let expected = std::fs::read_to_string(&path).unwrap_or_default();
+                if expected != actual {
+                    mismatches.push(format!("{}:\n{actual}", path.display()));
+                }
+            }
+        }
+    }
+    assert!(
+        mismatches.is_empty(),
+        "golden SQL differs (FHIR_FACADE_BLESS=1 rewrites it):\n{}",
+        mismatches.join("\n")
+    );
+}
+
+#[test]
+fn unmapped_and_unsupported_searches_fail() {
+    let schema = Arc::new(schema());
+    let translator = SqlTranslator {
+        dialect: &PgDialect,
+        schema,
+    };
+    let params = translator.schema.supported_params();
+    let parse =
+        |t: &str, q: &str| SearchQuery::parse(t, q, &params, &ParseOptions::default()).unwrap();
+    let compartment = Constraint::Compartment {
+        compartment_type: "Patient".into(),
+        id: "7".into(),
+    };
+    let err = translator
+        .translate(&parse("Encounter", ""), &[compartment])
+        .unwrap_err();
+    assert_eq!(err.status(), 400);
+    let err = translator
+        .translate(&parse("Patient", "gender:in=http://x"), &[])
+        .unwrap_err();
+    assert!(matches!(
+        err,
+        fhir_facade_core::Error::UnsupportedSearch { .. }
+    ));
+    let err = translator
+        .translate(&parse("Patient", "_sort=family&_cursor=3"), &[])
+        .unwrap_err();
+    assert_eq!(err.status(), 400);
+}

@@ -1,0 +1,3 @@
+-- select
+SELECT p.id, p.family, p.given, p.gender, p.birth FROM patient p WHERE (p.deleted = 0) AND ((p.family COLLATE BINARY = ? OR p.given COLLATE BINARY = ?)) ORDER BY p.id ASC LIMIT ? OFFSET ?
+-- binds: [Text("Smith"), Text("Smith"), Int(11), Int(0)]
