@@ -19,6 +19,7 @@ use serde_json::{Value, json};
 /// | `Conflict` | 409 | `conflict` |
 /// | `Gone` | 410 | `deleted` |
 /// | `PreconditionFailed` | 412 | `conflict` |
+/// | `NotAcceptable` | 406 | `not-supported` |
 /// | `PayloadTooLarge` | 413 | `too-costly` |
 /// | `UnsupportedMediaType` | 415 | `not-supported` |
 /// | `InvalidResource` | 422 | `invalid` / `processing` |
@@ -89,6 +90,9 @@ pub enum Error {
     /// A version precondition (`If-Match`) or a conditional interaction's match count failed.
     #[error("precondition failed: {0}")]
     PreconditionFailed(String),
+    /// The response cannot be produced in a format the client accepts (`Accept`, `_format`).
+    #[error("not acceptable: {0}")]
+    NotAcceptable(String),
     /// The request body is larger than the configured limit.
     #[error("payload too large")]
     PayloadTooLarge,
@@ -262,6 +266,7 @@ impl Error {
             Error::Conflict(_) => 409,
             Error::Gone { .. } => 410,
             Error::PreconditionFailed(_) => 412,
+            Error::NotAcceptable(_) => 406,
             Error::PayloadTooLarge => 413,
             Error::UnsupportedMediaType(_) => 415,
             Error::InvalidResource { .. } => 422,
@@ -286,9 +291,9 @@ impl Error {
             Error::Unauthorized(_) => (IssueType::Login, None),
             Error::Forbidden(_) => (IssueType::Forbidden, None),
             Error::NotFound { .. } | Error::UnknownResourceType(_) => (IssueType::NotFound, None),
-            Error::NotSupported { .. } | Error::UnsupportedMediaType(_) => {
-                (IssueType::NotSupported, None)
-            }
+            Error::NotSupported { .. }
+            | Error::NotAcceptable(_)
+            | Error::UnsupportedMediaType(_) => (IssueType::NotSupported, None),
             Error::Conflict(_) | Error::PreconditionFailed(_) => (IssueType::Conflict, None),
             Error::Gone { .. } => (IssueType::Deleted, None),
             Error::PayloadTooLarge => (IssueType::TooCostly, None),
@@ -400,6 +405,11 @@ mod tests {
                 "deleted",
             ),
             (Error::PreconditionFailed("version".into()), 412, "conflict"),
+            (
+                Error::NotAcceptable("application/xml".into()),
+                406,
+                "not-supported",
+            ),
             (Error::PayloadTooLarge, 413, "too-costly"),
             (
                 Error::UnsupportedMediaType("text/xml".into()),
