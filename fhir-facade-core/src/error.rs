@@ -14,7 +14,7 @@ use serde_json::{Value, json};
 /// | `UnsupportedSearch` | 400 | `not-supported` |
 /// | `Unauthorized` | 401 | `login` |
 /// | `Forbidden` | 403 | `forbidden` |
-/// | `NotFound` | 404 | `not-found` |
+/// | `NotFound`, `UnknownResourceType`, `UnknownRoute` | 404 | `not-found` |
 /// | `NotSupported` | 405 | `not-supported` |
 /// | `Conflict` | 409 | `conflict` |
 /// | `Gone` | 410 | `deleted` |
@@ -68,6 +68,9 @@ pub enum Error {
     /// The resource type is not served at all.
     #[error("resource type {0} is not supported")]
     UnknownResourceType(String),
+    /// No interaction of the FHIR REST API has this path (`GET [base]/Patient/1/_history/2/x`).
+    #[error("no FHIR interaction at {0}")]
+    UnknownRoute(String),
     /// The interaction is not implemented for this resource type.
     #[error("{interaction} is not supported for {resource_type}")]
     NotSupported {
@@ -261,7 +264,7 @@ impl Error {
             | Error::BadRequest(_) => 400,
             Error::Unauthorized(_) => 401,
             Error::Forbidden(_) => 403,
-            Error::NotFound { .. } | Error::UnknownResourceType(_) => 404,
+            Error::NotFound { .. } | Error::UnknownResourceType(_) | Error::UnknownRoute(_) => 404,
             Error::NotSupported { .. } => 405,
             Error::Conflict(_) => 409,
             Error::Gone { .. } => 410,
@@ -290,7 +293,9 @@ impl Error {
             Error::BadRequest(_) => (IssueType::Invalid, None),
             Error::Unauthorized(_) => (IssueType::Login, None),
             Error::Forbidden(_) => (IssueType::Forbidden, None),
-            Error::NotFound { .. } | Error::UnknownResourceType(_) => (IssueType::NotFound, None),
+            Error::NotFound { .. } | Error::UnknownResourceType(_) | Error::UnknownRoute(_) => {
+                (IssueType::NotFound, None)
+            }
             Error::NotSupported { .. }
             | Error::NotAcceptable(_)
             | Error::UnsupportedMediaType(_) => (IssueType::NotSupported, None),
@@ -394,6 +399,11 @@ mod tests {
                 Error::not_supported("Patient", "delete"),
                 405,
                 "not-supported",
+            ),
+            (
+                Error::UnknownRoute("Patient/1/x/y".into()),
+                404,
+                "not-found",
             ),
             (Error::Conflict("exists".into()), 409, "conflict"),
             (
