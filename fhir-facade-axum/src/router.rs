@@ -228,10 +228,16 @@ async fn unknown_route(uri: Uri) -> FhirError {
     FhirError(Error::UnknownRoute(uri.path().to_owned()))
 }
 
-async fn method_not_allowed(method: Method, uri: Uri) -> FhirError {
+/// A method the path does not take: 404 when the type is not served at all, 405 otherwise.
+async fn method_not_allowed(State(app): State<AppState>, method: Method, uri: Uri) -> FhirError {
     let path = uri.path();
-    let target = Shape::parse(path).resource_type().unwrap_or(path);
-    FhirError(Error::not_supported(target, method.as_str()))
+    let Some(resource_type) = Shape::parse(path).resource_type() else {
+        return FhirError(Error::not_supported(path, method.as_str()));
+    };
+    match app.facade.provider(resource_type) {
+        Ok(_) => FhirError(Error::not_supported(resource_type, method.as_str())),
+        Err(unknown) => FhirError(unknown),
+    }
 }
 
 async fn metadata(State(app): State<AppState>, ex: Exchange) -> Response {

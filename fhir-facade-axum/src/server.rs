@@ -29,6 +29,22 @@ impl Default for ShutdownConfig {
 ///
 /// On the signal, readiness turns false at once; after `shutdown.drain` the listener closes and
 /// the function returns once the requests in flight are answered.
+///
+/// ```no_run
+/// use fhir_facade_axum::{FhirRouter, Ops, ShutdownConfig, init_tracing, serve};
+/// use fhir_facade_core::Facade;
+/// use std::time::Duration;
+///
+/// # async fn run(facade: Facade) -> std::io::Result<()> {
+/// init_tracing().ok();
+/// // A real check would ping the database.
+/// let ops = Ops::new().readiness_check(|| async { true });
+/// let fhir = FhirRouter::builder(facade).ops(ops.clone()).build();
+/// let app = axum::Router::new().nest("/fhir", fhir);
+/// let drain = Duration::from_secs(10);
+/// serve(app, "0.0.0.0:8080".parse().unwrap(), ops, ShutdownConfig { drain }).await
+/// # }
+/// ```
 pub async fn serve(
     router: Router,
     listen_addr: SocketAddr,

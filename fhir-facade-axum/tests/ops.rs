@@ -100,3 +100,15 @@ async fn liveness_and_readiness() {
         StatusCode::NOT_FOUND
     );
 }
+
+#[tokio::test]
+async fn ops_routes_merge_with_a_router_at_the_root() {
+    let ops = Ops::new();
+    let fhir = FhirRouter::builder(facade(Memory::with(&["p1"])))
+        .ops(ops.clone())
+        .build();
+    let app = fhir.merge(ops_router(&ops));
+    assert_eq!(get(&app, "/metrics").await.status, StatusCode::OK);
+    assert_eq!(get(&app, "/healthz").await.status, StatusCode::OK);
+    assert_eq!(get(&app, "/Patient/p1").await.status, StatusCode::OK);
+}

@@ -45,6 +45,21 @@ async fn request_ids_are_echoed_or_generated() {
 }
 
 #[tokio::test]
+async fn the_request_id_reaches_the_provider_context() {
+    let mut provider = mock("Patient");
+    provider.expect_read().returning(|id, ctx| {
+        assert_eq!(ctx.request_id.as_deref(), Some("abc-123"));
+        Ok(fhir_facade_core::Resource::new(json!({"resourceType": "Patient", "id": id})).unwrap())
+    });
+    let app = FhirRouter::builder(facade(provider)).build();
+    let request = Request::get("/Patient/p1")
+        .header("x-request-id", "abc-123")
+        .body(Body::empty())
+        .unwrap();
+    assert_eq!(send(&app, request).await.status, StatusCode::OK);
+}
+
+#[tokio::test]
 async fn read_answers_the_resource_with_version_headers() {
     let reply = get(&patients(), "/Patient/p1").await;
     assert_eq!(reply.status, StatusCode::OK);
@@ -122,6 +137,11 @@ async fn wrong_methods_are_405_with_allow() {
 
     let reply = get(&app, "/Patient/_search").await;
     assert_eq!(reply.header("allow"), Some("POST"));
+
+    // A type that is not served is not found, whatever the method.
+    let reply = get(&app, "/Nonsense/_search").await;
+    assert_eq!(reply.status, StatusCode::NOT_FOUND);
+    assert_eq!(reply.issue_code(), "not-found");
 }
 
 #[tokio::test]
