@@ -43,7 +43,13 @@ pub(crate) async fn run(app: &AppState, ex: &Exchange, bundle: &Resource) -> Res
     for entry in entries {
         let (outcome, resource) = match execute(app, ex, entry).await {
             Ok(done) => done,
-            Err(error) => (EntryResponse::from_error(&error), None),
+            Err(error) => {
+                if error.status() >= 500 {
+                    // As for a whole request (`FhirError`): the cause goes to the logs only.
+                    tracing::error!(status = error.status(), error = %error, "batch entry failed");
+                }
+                (EntryResponse::from_error(&error), None)
+            }
         };
         response.add_response(outcome, resource);
     }
@@ -63,7 +69,11 @@ async fn execute(
             expression: Some("Bundle.entry.request".to_owned()),
         });
     };
-    let url = url.strip_prefix(ex.base.as_str()).unwrap_or(url);
+    // An absolute URL on this server counts as relative to the base; `[base]2/...` does not.
+    let url = url
+        .strip_prefix(ex.base.as_str())
+        .filter(|rest| rest.is_empty() || rest.starts_with(['/', '?']))
+        .unwrap_or(url);
     let (path, query) = url.split_once('?').unwrap_or((url, ""));
     let body = || match entry.get("resource") {
         Some(json) => Resource::new(json.clone()),

@@ -106,10 +106,19 @@ fn base_url(parts: &Parts, configured: Option<&str>) -> String {
             .map(str::trim)
             .filter(|v| !v.is_empty())
     };
-    let scheme = header("x-forwarded-proto").unwrap_or("http");
+    let scheme = match header("x-forwarded-proto") {
+        Some("https") => "https",
+        _ => "http",
+    };
+    // The host ends up in every link: anything but a host and port would let a client inject
+    // a path or a query into them.
     let host = header("x-forwarded-host")
         .or_else(|| header(header::HOST.as_str()))
         .or(parts.uri.authority().map(|a| a.as_str()))
+        .filter(|h| {
+            h.bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b".-:[]_".contains(&b))
+        })
         .unwrap_or("localhost");
     let inner = parts.uri.path();
     let original = parts
@@ -124,7 +133,7 @@ fn base_url(parts: &Parts, configured: Option<&str>) -> String {
 }
 
 /// The values of one parameter of a URL-encoded query.
-pub(crate) fn query_values<'a>(query: &'a str, name: &'a str) -> impl Iterator<Item = String> + 'a {
+fn query_values<'a>(query: &'a str, name: &'a str) -> impl Iterator<Item = String> + 'a {
     form_urlencoded::parse(query.as_bytes())
         .filter(move |(k, _)| k == name)
         .map(|(_, v)| v.into_owned())

@@ -134,3 +134,14 @@ async fn a_configured_base_wins() {
         "https://public.example/r4/Patient/p1"
     );
 }
+
+#[tokio::test]
+async fn a_host_header_cannot_inject_into_links() {
+    let request = Request::get("/hospital-a/fhir/Patient")
+        .header("host", "evil.example/x?")
+        .header("x-forwarded-proto", "javascript")
+        .body(Body::empty())
+        .unwrap();
+    let bundle = send(&nested(), request).await.json();
+    assert!(links(&bundle)[0].starts_with("http://localhost/hospital-a/fhir/Patient?"));
+}
