@@ -1,5 +1,5 @@
-//! The middleware every FHIR request passes: request id, span, `$operation` guard, `Allow` on
-//! 405, metrics and the access log.
+//! The middleware every FHIR request passes: request id, span, `Allow` on 405, metrics and the
+//! access log; and the guard that keeps `$operation` paths from reaching `/{type}/{id}`.
 
 use crate::error::FhirError;
 use crate::exchange::X_REQUEST_ID;
@@ -47,13 +47,7 @@ pub(crate) async fn observe(
         resource_type,
         status = tracing::field::Empty,
     );
-    let mut response = match shape {
-        Shape::Operation(operation) => FhirError(Error::BadRequest(format!(
-            "the operation {operation} is not supported"
-        )))
-        .into_response(),
-        _ => next.run(request).instrument(span.clone()).await,
-    };
+    let mut response = next.run(request).instrument(span.clone()).await;
     if response.status() == StatusCode::METHOD_NOT_ALLOWED {
         let allowed: Vec<String> = shape
             .allowed_methods(&app.facade)
@@ -79,6 +73,18 @@ pub(crate) async fn observe(
         );
     });
     response
+}
+
+/// `$operation`s are not served; without this guard `Patient/$validate` would be read as the
+/// resource with id `$validate`.
+pub(crate) async fn reject_operations(request: Request, next: Next) -> Response {
+    match Shape::parse(request.uri().path()) {
+        Shape::Operation(operation) => FhirError(Error::BadRequest(format!(
+            "the operation {operation} is not supported"
+        )))
+        .into_response(),
+        _ => next.run(request).await,
+    }
 }
 
 /// A client's id is echoed only when it is short visible ASCII, so it cannot forge log lines.

@@ -3,9 +3,11 @@
 use crate::batch;
 use crate::error::FhirError;
 use crate::exchange::{Exchange, FormQuery, JsonResource, Return, Segments, X_REQUEST_ID};
-use crate::observe::observe;
+use crate::observe::{observe, reject_operations};
 use crate::ops::Ops;
-use crate::response::{bundle_response, json_response, resource_response, version_headers};
+use crate::response::{
+    bundle_response, json_response, resource_response, version_headers, version_of_etag,
+};
 use crate::shape::Shape;
 use axum::Router;
 use axum::extract::{DefaultBodyLimit, State};
@@ -179,6 +181,7 @@ impl FhirRouterBuilder {
                 get(compartment_search).fallback(method_not_allowed),
             )
             .fallback(unknown_route)
+            .layer(axum::middleware::from_fn(reject_operations))
             .layer(DefaultBodyLimit::max(self.body_limit))
             .layer(CatchPanicLayer::custom(|_| {
                 FhirError(Error::Internal("a handler panicked".to_owned())).into_response()
@@ -346,7 +349,7 @@ async fn read(
     let resource = app.facade.read(&resource_type, &id, &ex.ctx).await?;
     let unchanged = ex.if_none_match.as_deref().is_some_and(|tags| {
         tags.split(',')
-            .any(|tag| Some(crate::response::version_of_etag(tag)) == resource.version_id())
+            .any(|tag| Some(version_of_etag(tag)) == resource.version_id())
     });
     if unchanged {
         let mut response = StatusCode::NOT_MODIFIED.into_response();

@@ -486,9 +486,15 @@ async fn compartment_search_passes_the_compartment() {
 
 #[tokio::test]
 async fn operations_are_not_served() {
-    let reply = get(&patients(), "/Patient/p1/$everything").await;
+    let request = Request::get("/Patient/p1/$everything")
+        .header("origin", "https://app.example")
+        .body(Body::empty())
+        .unwrap();
+    let reply = send(&patients(), request).await;
     assert_eq!(reply.status, StatusCode::BAD_REQUEST);
     assert_eq!(reply.issue_code(), "invalid");
+    assert_eq!(reply.header("access-control-allow-origin"), Some("*"));
+    assert!(reply.header("x-request-id").is_some());
     let reply = send(
         &patients(),
         Request::post("/Patient/$validate")
