@@ -76,7 +76,8 @@ impl FromRequestParts<AppState> for Exchange {
     }
 }
 
-/// The one place where the [`Context`] of a request is built.
+/// The one place where the [`Context`] of a request is built, so that whatever narrows a request
+/// (the request id now, authorization constraints later) reaches every interaction alike.
 fn context(parts: &Parts) -> Context {
     let mut ctx = Context::new();
     if let Some(id) = parts
