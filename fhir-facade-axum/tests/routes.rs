@@ -137,6 +137,9 @@ async fn wrong_methods_are_405_with_allow() {
 
     let reply = get(&app, "/Patient/_search").await;
     assert_eq!(reply.header("allow"), Some("POST"));
+    let reply = get(&app, "/").await;
+    assert_eq!(reply.status, StatusCode::METHOD_NOT_ALLOWED);
+    assert_eq!(reply.header("allow"), Some("POST"));
 
     // A type that is not served is not found, whatever the method.
     let reply = get(&app, "/Nonsense/_search").await;
@@ -371,6 +374,24 @@ async fn search_streams_a_searchset() {
     assert_eq!(bundle["total"], 2);
     assert_eq!(bundle["entry"].as_array().unwrap().len(), 1);
     assert_eq!(bundle["entry"][0]["fullUrl"], "http://localhost/Patient/p1");
+}
+
+#[tokio::test]
+async fn search_bodies_are_streamed_and_reads_are_not() {
+    use axum::body::HttpBody;
+    use tower::ServiceExt;
+    let app = patients();
+    let search = app
+        .clone()
+        .oneshot(Request::get("/Patient").body(Body::empty()).unwrap())
+        .await
+        .unwrap();
+    assert_eq!(search.body().size_hint().exact(), None);
+    let read = app
+        .oneshot(Request::get("/Patient/p1").body(Body::empty()).unwrap())
+        .await
+        .unwrap();
+    assert!(read.body().size_hint().exact().is_some());
 }
 
 #[tokio::test]
