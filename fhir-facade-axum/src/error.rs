@@ -43,7 +43,8 @@ impl IntoResponse for FhirError {
         let status =
             StatusCode::from_u16(self.0.status()).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
         if status.is_server_error() {
-            // The cause may hold SQL or driver detail: logs only, never the response.
+            // The client gets no detail. The log gets the error's own message but not a driver's
+            // source error, which may quote row values, that is patient data.
             tracing::error!(status = status.as_u16(), error = %self.0, "request failed");
         }
         json_response(status, &self.0.to_operation_outcome(), false)

@@ -15,6 +15,8 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Instant;
 use tracing::Instrument;
 
+/// Outermost layer of the FHIR router, so that CORS preflights, rejections and panics are
+/// counted, logged and answered with the request id like any other response.
 pub(crate) async fn observe(
     State(app): State<AppState>,
     mut request: Request,
