@@ -14,11 +14,12 @@ use serde_json::{Value, json};
 /// | `UnsupportedSearch` | 400 | `not-supported` |
 /// | `Unauthorized` | 401 | `login` |
 /// | `Forbidden` | 403 | `forbidden` |
-/// | `NotFound` | 404 | `not-found` |
+/// | `NotFound`, `UnknownResourceType`, `UnknownRoute` | 404 | `not-found` |
 /// | `NotSupported` | 405 | `not-supported` |
 /// | `Conflict` | 409 | `conflict` |
 /// | `Gone` | 410 | `deleted` |
 /// | `PreconditionFailed` | 412 | `conflict` |
+/// | `NotAcceptable` | 406 | `not-supported` |
 /// | `PayloadTooLarge` | 413 | `too-costly` |
 /// | `UnsupportedMediaType` | 415 | `not-supported` |
 /// | `InvalidResource` | 422 | `invalid` / `processing` |
@@ -67,6 +68,9 @@ pub enum Error {
     /// The resource type is not served at all.
     #[error("resource type {0} is not supported")]
     UnknownResourceType(String),
+    /// No interaction of the FHIR REST API has this path (`GET [base]/Patient/1/_history/2/x`).
+    #[error("no FHIR interaction at {0}")]
+    UnknownRoute(String),
     /// The interaction is not implemented for this resource type.
     #[error("{interaction} is not supported for {resource_type}")]
     NotSupported {
@@ -89,6 +93,9 @@ pub enum Error {
     /// A version precondition (`If-Match`) or a conditional interaction's match count failed.
     #[error("precondition failed: {0}")]
     PreconditionFailed(String),
+    /// The response cannot be produced in a format the client accepts (`Accept`, `_format`).
+    #[error("not acceptable: {0}")]
+    NotAcceptable(String),
     /// The request body is larger than the configured limit.
     #[error("payload too large")]
     PayloadTooLarge,
@@ -257,11 +264,12 @@ impl Error {
             | Error::BadRequest(_) => 400,
             Error::Unauthorized(_) => 401,
             Error::Forbidden(_) => 403,
-            Error::NotFound { .. } | Error::UnknownResourceType(_) => 404,
+            Error::NotFound { .. } | Error::UnknownResourceType(_) | Error::UnknownRoute(_) => 404,
             Error::NotSupported { .. } => 405,
             Error::Conflict(_) => 409,
             Error::Gone { .. } => 410,
             Error::PreconditionFailed(_) => 412,
+            Error::NotAcceptable(_) => 406,
             Error::PayloadTooLarge => 413,
             Error::UnsupportedMediaType(_) => 415,
             Error::InvalidResource { .. } => 422,
@@ -285,10 +293,12 @@ impl Error {
             Error::BadRequest(_) => (IssueType::Invalid, None),
             Error::Unauthorized(_) => (IssueType::Login, None),
             Error::Forbidden(_) => (IssueType::Forbidden, None),
-            Error::NotFound { .. } | Error::UnknownResourceType(_) => (IssueType::NotFound, None),
-            Error::NotSupported { .. } | Error::UnsupportedMediaType(_) => {
-                (IssueType::NotSupported, None)
+            Error::NotFound { .. } | Error::UnknownResourceType(_) | Error::UnknownRoute(_) => {
+                (IssueType::NotFound, None)
             }
+            Error::NotSupported { .. }
+            | Error::NotAcceptable(_)
+            | Error::UnsupportedMediaType(_) => (IssueType::NotSupported, None),
             Error::Conflict(_) | Error::PreconditionFailed(_) => (IssueType::Conflict, None),
             Error::Gone { .. } => (IssueType::Deleted, None),
             Error::PayloadTooLarge => (IssueType::TooCostly, None),
@@ -390,6 +400,11 @@ mod tests {
                 405,
                 "not-supported",
             ),
+            (
+                Error::UnknownRoute("Patient/1/x/y".into()),
+                404,
+                "not-found",
+            ),
             (Error::Conflict("exists".into()), 409, "conflict"),
             (
                 Error::Gone {
@@ -400,6 +415,11 @@ mod tests {
                 "deleted",
             ),
             (Error::PreconditionFailed("version".into()), 412, "conflict"),
+            (
+                Error::NotAcceptable("application/xml".into()),
+                406,
+                "not-supported",
+            ),
             (Error::PayloadTooLarge, 413, "too-costly"),
             (
                 Error::UnsupportedMediaType("text/xml".into()),

@@ -1,0 +1,171 @@
+//! `POST [base]` with a `batch` Bundle: every entry runs through the [`Facade`] on its own, and
+//! its outcome, success or failure, becomes one entry of the `batch-response`.
+//!
+//! [`Facade`]: fhir_facade_core::Facade
+
+use crate::exchange::Exchange;
+use crate::response::version_of_etag;
+use crate::router::{AppState, check_compartment, criteria};
+use crate::shape::Shape;
+use fhir_facade_core::bundle::EntryResponse;
+use fhir_facade_core::{Bundle, Error, Resource, Result, SearchRequest, Updated};
+use serde_json::Value;
+
+/// Runs a batch. A `transaction` is refused as a whole: its all-or-nothing promise needs a
+/// database transaction across providers, which the facade does not have.
+pub(crate) async fn run(app: &AppState, ex: &Exchange, bundle: &Resource) -> Result<Bundle> {
+    if bundle.resource_type() != "Bundle" {
+        return Err(Error::BadRequest(format!(
+            "POST to the base takes a batch Bundle, not a {}",
+            bundle.resource_type()
+        )));
+    }
+    match bundle.as_json()["type"].as_str() {
+        Some("batch") => {}
+        Some("transaction") => {
+            return Err(Error::BadRequest(
+                "transaction Bundles are not supported; send a batch, whose entries succeed or \
+                 fail one by one"
+                    .to_owned(),
+            ));
+        }
+        _ => {
+            return Err(Error::InvalidResource {
+                message: "Bundle.type must be batch".to_owned(),
+                expression: Some("Bundle.type".to_owned()),
+            });
+        }
+    }
+    let mut response = Bundle::batch_response(&ex.base);
+    let entries = bundle.as_json()["entry"]
+        .as_array()
+        .map_or(&[][..], Vec::as_slice);
+    for entry in entries {
+        let (outcome, resource) = match execute(app, ex, entry).await {
+            Ok(done) => done,
+            Err(error) => {
+                if error.status() >= 500 {
+                    // As for a whole request (`FhirError`): the cause goes to the logs only.
+                    tracing::error!(status = error.status(), error = %error, "batch entry failed");
+                }
+                (EntryResponse::from_error(&error), None)
+            }
+        };
+        response.add_response(outcome, resource);
+    }
+    Ok(response)
+}
+
+/// One entry's interaction, chosen by `request.method` and the shape of `request.url`.
+async fn execute(
+    app: &AppState,
+    ex: &Exchange,
+    entry: &Value,
+) -> Result<(EntryResponse, Option<Resource>)> {
+    let request = &entry["request"];
+    let (Some(method), Some(url)) = (request["method"].as_str(), request["url"].as_str()) else {
+        return Err(Error::InvalidResource {
+            message: "a batch entry needs request.method and request.url".to_owned(),
+            expression: Some("Bundle.entry.request".to_owned()),
+        });
+    };
+    // An absolute URL on this server counts as relative to the base; `[base]2/...` does not.
+    let url = url
+        .strip_prefix(ex.base.as_str())
+        .filter(|rest| rest.is_empty() || rest.starts_with(['/', '?']))
+        .unwrap_or(url);
+    let (path, query) = url.split_once('?').unwrap_or((url, ""));
+    let body = || match entry.get("resource") {
+        Some(json) => Resource::new(json.clone()),
+        None => Err(Error::InvalidResource {
+            message: format!("a {method} entry needs a resource"),
+            expression: Some("Bundle.entry.resource".to_owned()),
+        }),
+    };
+    let facade = &app.facade;
+    let (base, ctx) = (ex.base.as_str(), &ex.ctx);
+    let found = |resource: Resource| {
+        (
+            EntryResponse::for_resource(200, base, &resource),
+            Some(resource),
+        )
+    };
+    let search = |resource_type, compartment| SearchRequest {
+        resource_type,
+        query,
+        handling: ex.handling,
+        base_url: base,
+        compartment,
+    };
+    match (method, Shape::parse(path)) {
+        ("GET", Shape::Metadata) => listed(facade.capability_statement(&app.capability)),
+        ("GET", Shape::Type(t)) => listed(facade.search(&search(t, None), ctx).await?.to_json()),
+        ("GET", Shape::Compartment(c, id, t)) => {
+            check_compartment(c, t)?;
+            listed(
+                facade
+                    .search(&search(t, Some((c, id))), ctx)
+                    .await?
+                    .to_json(),
+            )
+        }
+        ("GET", Shape::TypeHistory(t)) => {
+            listed(facade.history(t, None, query, base, ctx).await?.to_json())
+        }
+        ("GET", Shape::InstanceHistory(t, id)) => listed(
+            facade
+                .history(t, Some(id), query, base, ctx)
+                .await?
+                .to_json(),
+        ),
+        ("GET", Shape::Instance(t, id)) => Ok(found(facade.read(t, id, ctx).await?)),
+        ("GET", Shape::Version(t, id, vid)) => Ok(found(facade.vread(t, id, vid, ctx).await?)),
+        ("POST", Shape::Type(t)) => {
+            let if_none_exist = request["ifNoneExist"].as_str();
+            written(
+                base,
+                facade.create(t, body()?, if_none_exist, base, ctx).await?,
+            )
+        }
+        ("PUT", Shape::Instance(t, id)) => {
+            let if_match = request["ifMatch"]
+                .as_str()
+                .map(|v| version_of_etag(v).to_owned());
+            written(base, facade.update(t, id, body()?, if_match, ctx).await?)
+        }
+        ("PUT", Shape::Type(t)) => written(
+            base,
+            facade
+                .conditional_update(t, criteria(query)?, body()?, base, ctx)
+                .await?,
+        ),
+        ("DELETE", Shape::Instance(t, id)) => {
+            facade.delete(t, id, ctx).await?;
+            Ok((EntryResponse::new(204), None))
+        }
+        ("DELETE", Shape::Type(t)) => {
+            facade
+                .conditional_delete(t, criteria(query)?, base, ctx)
+                .await?;
+            Ok((EntryResponse::new(204), None))
+        }
+        (_, Shape::Operation(_) | Shape::Unknown | Shape::Root) => {
+            Err(Error::UnknownRoute(path.to_owned()))
+        }
+        (method, shape) => Err(Error::not_supported(
+            shape.resource_type().unwrap_or(path),
+            method,
+        )),
+    }
+}
+
+/// A search, history or CapabilityStatement as the entry's resource.
+fn listed(json: Value) -> Result<(EntryResponse, Option<Resource>)> {
+    Ok((EntryResponse::new(200), Some(Resource::new(json)?)))
+}
+
+fn written(base: &str, updated: Updated) -> Result<(EntryResponse, Option<Resource>)> {
+    let status = if updated.created { 201 } else { 200 };
+    let response = EntryResponse::for_resource(status, base, &updated.resource);
+    Ok((response, Some(updated.resource)))
+}

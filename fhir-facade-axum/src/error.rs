@@ -1,0 +1,52 @@
+//! The one place where errors become HTTP responses.
+
+use crate::response::json_response;
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use fhir_facade_core::Error;
+
+/// A [`fhir_facade_core::Error`] on its way to the client as an `OperationOutcome`.
+///
+/// Every failure of the binding — the facade's, the providers', a rejected body, a path, an
+/// `Accept` header, a panic — is turned into a response here and nowhere else:
+///
+/// | error | status | `issue[0].code` |
+/// |---|---|---|
+/// | `InvalidSearch`, `BadRequest` (body not JSON, bad path) | 400 | `invalid` |
+/// | `UnknownParameter`, `UnsupportedSearch` | 400 | `not-supported` |
+/// | `Unauthorized` | 401 | `login` |
+/// | `Forbidden` | 403 | `forbidden` |
+/// | `NotFound`, `UnknownResourceType`, `UnknownRoute` | 404 | `not-found` |
+/// | `NotSupported` (wrong method, undeclared interaction) | 405 | `not-supported` |
+/// | `NotAcceptable` (`Accept`, `_format`) | 406 | `not-supported` |
+/// | `Conflict` | 409 | `conflict` |
+/// | `Gone` | 410 | `deleted` |
+/// | `PreconditionFailed` (`If-Match`, conditional matches) | 412 | `conflict` |
+/// | `PayloadTooLarge` (over the body limit) | 413 | `too-costly` |
+/// | `UnsupportedMediaType` (`Content-Type`) | 415 | `not-supported` |
+/// | `InvalidResource` (JSON that is no resource) | 422 | `invalid` |
+/// | `Database` (unavailable / timeout / other) | 503 / 504 / 500 | `transient` / `timeout` / `exception` |
+/// | `Internal`, a panic | 500 | `exception`, without detail |
+///
+/// A 405 gets its `Allow` header from the request middleware, which knows the path.
+#[derive(Debug)]
+pub struct FhirError(pub Error);
+
+impl From<Error> for FhirError {
+    fn from(error: Error) -> Self {
+        FhirError(error)
+    }
+}
+
+impl IntoResponse for FhirError {
+    fn into_response(self) -> Response {
+        let status =
+            StatusCode::from_u16(self.0.status()).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+        if status.is_server_error() {
+            // The client gets no detail. The log gets the error's own message but not a driver's
+            // source error, which may quote row values, that is patient data.
+            tracing::error!(status = status.as_u16(), error = %self.0, "request failed");
+        }
+        json_response(status, &self.0.to_operation_outcome(), false)
+    }
+}

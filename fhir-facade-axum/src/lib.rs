@@ -1,0 +1,78 @@
+//! # fhir-facade-axum
+//!
+//! The FHIR R4 REST API ([http.html](https://hl7.org/fhir/R4/http.html)) over a
+//! [`Facade`](fhir_facade_core::Facade), as an [`axum::Router`] to serve on its own or nest under
+//! any path.
+//!
+//! | route | interaction |
+//! |---|---|
+//! | `GET /metadata` | CapabilityStatement |
+//! | `GET /{type}`, `POST /{type}/_search` | search (form body merged with the URL query) |
+//! | `GET /Patient/{id}/{type}` | search in the Patient compartment |
+//! | `GET /{type}/{id}`, `GET /{type}/{id}/_history/{vid}` | read (`If-None-Match` → 304), vread |
+//! | `GET /{type}/_history`, `GET /{type}/{id}/_history` | history |
+//! | `POST /{type}` | create (`If-None-Exist`) |
+//! | `PUT /{type}/{id}`, `PUT /{type}?criteria` | update (`If-Match`), conditional update |
+//! | `DELETE /{type}/{id}`, `DELETE /{type}?criteria` | delete, conditional delete (204) |
+//! | `POST /` | batch (a transaction is refused with a 400) |
+//!
+//! Responses are `application/fhir+json`; errors are `OperationOutcome`s, mapped in one place
+//! ([`FhirError`]). Search and history Bundles are streamed entry by entry. `$operation`s are not
+//! served. `/healthz`, `/readyz` and `/metrics` live on the top-level router ([`ops_router`],
+//! added by [`serve`]), outside the FHIR base.
+//!
+//! ```
+//! use async_trait::async_trait;
+//! use axum::Router;
+//! use fhir_facade_axum::FhirRouter;
+//! use fhir_facade_core::{Context, Error, Facade, Resource, ResourceProvider, Result};
+//! use serde_json::json;
+//!
+//! struct Patients;
+//!
+//! #[async_trait]
+//! impl ResourceProvider for Patients {
+//!     fn resource_type(&self) -> &str {
+//!         "Patient"
+//!     }
+//!
+//!     async fn read(&self, id: &str, _ctx: &Context) -> Result<Resource> {
+//!         match id {
+//!             "p1" => Resource::new(json!({"resourceType": "Patient", "id": "p1"})),
+//!             _ => Err(Error::NotFound { resource_type: "Patient".into(), id: id.into() }),
+//!         }
+//!     }
+//! }
+//!
+//! # tokio::runtime::Runtime::new().unwrap().block_on(async {
+//! use tower::ServiceExt;
+//!
+//! let facade = Facade::builder().provider(Patients).build().unwrap();
+//! let fhir = FhirRouter::builder(facade).body_limit(1024 * 1024).build();
+//! let app: Router = Router::new().nest("/fhir", fhir);
+//!
+//! let request = axum::http::Request::get("/fhir/Patient/p1")
+//!     .body(axum::body::Body::empty())
+//!     .unwrap();
+//! let response = app.oneshot(request).await.unwrap();
+//! assert_eq!(response.status(), 200);
+//! assert_eq!(response.headers()["content-type"], "application/fhir+json; charset=utf-8");
+//! # });
+//! ```
+
+#![warn(missing_docs)]
+
+mod batch;
+mod error;
+mod exchange;
+mod observe;
+mod ops;
+mod response;
+mod router;
+mod server;
+mod shape;
+
+pub use error::FhirError;
+pub use ops::{Metrics, Ops, ops_router};
+pub use router::{FhirRouter, FhirRouterBuilder};
+pub use server::{ShutdownConfig, init_tracing, serve, serve_with_shutdown};

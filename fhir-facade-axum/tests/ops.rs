@@ -1,0 +1,114 @@
+//! `/healthz`, `/readyz` and `/metrics`.
+
+mod common;
+
+use axum::Router;
+use axum::http::StatusCode;
+use common::*;
+use fhir_facade_axum::{FhirRouter, Ops, ops_router};
+use prometheus_client::metrics::gauge::Gauge;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+
+fn app(ops: &Ops) -> Router {
+    let fhir = FhirRouter::builder(facade(Memory::with(&["p1"])))
+        .ops(ops.clone())
+        .build();
+    Router::new().nest("/fhir", fhir).merge(ops_router(ops))
+}
+
+fn counter(metrics: &str, line_start: &str) -> f64 {
+    metrics
+        .lines()
+        .find(|l| l.starts_with(line_start))
+        .and_then(|l| l.rsplit(' ').next())
+        .map_or(0.0, |v| v.parse().unwrap())
+}
+
+#[tokio::test]
+async fn metrics_count_requests_by_interaction_type_and_status() {
+    let ops = Ops::new();
+    let app = app(&ops);
+    let series = r#"fhir_requests_total{interaction="read",resource_type="Patient",status="200"}"#;
+    let before = counter(
+        &String::from_utf8(get(&app, "/metrics").await.body).unwrap(),
+        series,
+    );
+    assert_eq!(get(&app, "/fhir/Patient/p1").await.status, StatusCode::OK);
+    assert_eq!(
+        get(&app, "/fhir/Nonsense/1").await.status,
+        StatusCode::NOT_FOUND
+    );
+    let reply = get(&app, "/metrics").await;
+    assert_eq!(reply.status, StatusCode::OK);
+    assert!(
+        reply
+            .header("content-type")
+            .unwrap()
+            .starts_with("application/openmetrics-text")
+    );
+    let text = String::from_utf8(reply.body).unwrap();
+    assert_eq!(counter(&text, series), before + 1.0, "{text}");
+    assert!(text.contains(
+        r#"fhir_request_duration_seconds_count{interaction="read",resource_type="Patient",status="200"} 1"#
+    ));
+    // Unserved types do not become label values.
+    assert!(
+        text.contains(r#"resource_type="none",status="404""#),
+        "{text}"
+    );
+    assert!(!text.contains("Nonsense"));
+}
+
+#[tokio::test]
+async fn adapters_can_register_their_own_metrics() {
+    let ops = Ops::new();
+    let pool = Gauge::<i64>::default();
+    ops.metrics()
+        .register("db_pool_connections", "Open connections", pool.clone());
+    pool.set(7);
+    let text = String::from_utf8(get(&app(&ops), "/metrics").await.body).unwrap();
+    assert!(text.contains("db_pool_connections 7"), "{text}");
+}
+
+#[tokio::test]
+async fn liveness_and_readiness() {
+    let database_up = Arc::new(AtomicBool::new(true));
+    let up = database_up.clone();
+    let ops = Ops::new().readiness_check(move || {
+        let up = up.clone();
+        async move { up.load(Ordering::SeqCst) }
+    });
+    let app = app(&ops);
+    assert_eq!(get(&app, "/healthz").await.status, StatusCode::OK);
+    assert_eq!(get(&app, "/readyz").await.status, StatusCode::OK);
+    database_up.store(false, Ordering::SeqCst);
+    assert_eq!(
+        get(&app, "/readyz").await.status,
+        StatusCode::SERVICE_UNAVAILABLE
+    );
+    assert_eq!(get(&app, "/healthz").await.status, StatusCode::OK);
+    database_up.store(true, Ordering::SeqCst);
+    ops.start_draining();
+    assert_eq!(
+        get(&app, "/readyz").await.status,
+        StatusCode::SERVICE_UNAVAILABLE
+    );
+    // Operational routes stay outside the FHIR base.
+    assert_eq!(
+        get(&app, "/fhir/healthz").await.status,
+        StatusCode::NOT_FOUND
+    );
+}
+
+#[tokio::test]
+async fn ops_routes_merge_with_a_router_at_the_root() {
+    let ops = Ops::new();
+    let fhir = FhirRouter::builder(facade(Memory::with(&["p1"])))
+        .ops(ops.clone())
+        .build();
+    let app = fhir.merge(ops_router(&ops));
+    assert_eq!(get(&app, "/metrics").await.status, StatusCode::OK);
+    assert_eq!(get(&app, "/healthz").await.status, StatusCode::OK);
+    assert_eq!(get(&app, "/Patient/p1").await.status, StatusCode::OK);
+}
