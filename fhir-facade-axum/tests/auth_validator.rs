@@ -550,3 +550,71 @@ async fn an_unreachable_issuer_makes_keys_unavailable() {
     let err = fhir_facade_core::Error::from(AuthError::KeysUnavailable);
     assert_eq!(err.status(), 401);
 }
+
+#[tokio::test]
+async fn smart_configuration_from_discovery() {
+    let idp = Idp::start().await;
+    let validator = validator(&idp);
+    let issuer = idp.issuer("fhir");
+    let smart = validator.smart_configuration(&issuer).await.unwrap();
+    let json = smart.to_json();
+    assert_eq!(json["issuer"], issuer.as_str());
+    assert_eq!(json["jwks_uri"], format!("{issuer}/jwks"));
+    assert_eq!(
+        json["authorization_endpoint"],
+        format!("{issuer}/protocol/openid-connect/auth")
+    );
+    assert_eq!(json["code_challenge_methods_supported"], json!(["S256"]));
+    assert_eq!(json["response_types_supported"], json!(["code"]));
+    assert_eq!(
+        json["grant_types_supported"],
+        json!(["authorization_code", "client_credentials"])
+    );
+    let capabilities = json["capabilities"].as_array().unwrap();
+    assert!(capabilities.contains(&json!("launch-standalone")));
+    assert!(!capabilities.contains(&json!("launch-ehr")));
+    assert!(
+        json["scopes_supported"]
+            .as_array()
+            .unwrap()
+            .contains(&json!("patient/*.rs"))
+    );
+    assert!(json.get("introspection_endpoint").is_none());
+
+    let security = smart.smart_security();
+    assert_eq!(
+        security.token_url,
+        format!("{issuer}/protocol/openid-connect/token")
+    );
+    assert_eq!(security.authorize_url, smart.authorization_endpoint);
+
+    assert_eq!(
+        validator
+            .smart_configuration("https://idp.example.org/x")
+            .await,
+        Err(AuthError::UntrustedIssuer)
+    );
+    assert_eq!(idp.discovery_fetches.load(Ordering::SeqCst), 1);
+}
+
+#[tokio::test]
+async fn audit_records_carry_no_token() {
+    use fhir_facade_axum::auth::{AccessEvent, AuditOutcome, AuditSink, JsonLinesAuditSink};
+    use fhir_facade_core::Interaction;
+
+    let idp = Idp::start().await;
+    let token = sign(Algorithm::RS256, "rs", &rsa_key(), &claims(&idp));
+    let valid = validator(&idp).validate(&token).await.unwrap();
+    let sink = JsonLinesAuditSink::new(Vec::new());
+    let event = AccessEvent::new("fhir-facade", Interaction::Read, AuditOutcome::Success)
+        .with_token(&valid)
+        .with_resource("Observation", Some("o1".to_owned()));
+    sink.record(&event).unwrap();
+    let text = String::from_utf8(sink.into_inner()).unwrap();
+    for part in token.split('.') {
+        assert!(!text.contains(part), "{text}");
+    }
+    let json: Value = serde_json::from_str(text.trim_end()).unwrap();
+    assert_eq!(json["resourceType"], "AuditEvent");
+    assert_eq!(json["entity"][0]["what"]["reference"], "Patient/p123");
+}

@@ -5,6 +5,9 @@
 //! - [`TokenValidator`]: validates JWT access tokens (RS256, PS256, ES256 only) with the issuers'
 //!   keys from OIDC discovery, and yields a [`ValidatedToken`] whose
 //!   [`grant`](ValidatedToken::grant) is the core's `SmartGrant`.
+//! - [`SmartConfiguration`]: the `/.well-known/smart-configuration` document and the
+//!   CapabilityStatement's security endpoints.
+//! - [`AuditSink`], [`JsonLinesAuditSink`]: access decisions as FHIR `AuditEvent` JSON lines.
 //! - [`AuthError`]: every refusal, converting to `fhir_facade_core::Error` (401).
 //!
 //! ```no_run
@@ -22,16 +25,20 @@
 //! # }
 //! ```
 
+mod audit;
 mod config;
 mod discovery;
 mod error;
 mod jwks;
+mod smart_configuration;
 mod validator;
 
+pub use audit::{AccessEvent, AuditOutcome, AuditSink, JsonLinesAuditSink};
 pub use config::{
     AuthConfig, ClaimNames, ENV_AUDIENCE, ENV_FHIRUSER_CLAIM, ENV_ISSUER, ENV_PATIENT_CLAIM,
     ENV_SCOPE_CLAIM,
 };
 pub use discovery::{OidcDiscovery, discovery_url};
 pub use error::AuthError;
+pub use smart_configuration::{CAPABILITIES, DEFAULT_SCOPES, SmartConfiguration};
 pub use validator::{TokenValidator, ValidatedToken, bearer_token};

@@ -4,6 +4,7 @@ use super::AuthError;
 use super::config::AuthConfig;
 use super::discovery::{Fetcher, OidcDiscovery};
 use super::jwks::IssuerKeys;
+use super::smart_configuration::SmartConfiguration;
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use fhir_facade_core::provider::AccessPolicy;
@@ -123,6 +124,12 @@ impl TokenValidator {
     /// The discovery document of a trusted `issuer` (cached after the first fetch).
     pub async fn discovery(&self, issuer: &str) -> Result<Arc<OidcDiscovery>, AuthError> {
         self.issuer(issuer)?.discovery(&self.fetcher).await
+    }
+
+    /// The `/.well-known/smart-configuration` document for a trusted `issuer`, from its
+    /// discovery document.
+    pub async fn smart_configuration(&self, issuer: &str) -> Result<SmartConfiguration, AuthError> {
+        SmartConfiguration::new(&self.config, &*self.discovery(issuer).await?)
     }
 
     fn issuer(&self, iss: &str) -> Result<&IssuerKeys, AuthError> {
