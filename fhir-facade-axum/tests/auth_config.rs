@@ -115,3 +115,31 @@ fn refusals_are_401_with_a_login_issue() {
     assert_eq!(err.status(), 401);
     assert_eq!(err.to_operation_outcome()["issue"][0]["code"], "login");
 }
+
+#[test]
+fn introspection_credentials_go_together() {
+    let issuer = (
+        "FHIR_FACADE_OIDC_ISSUER",
+        "https://idp.example.org/realms/fhir",
+    );
+    let config = from(&[
+        issuer,
+        ("FHIR_FACADE_OIDC_INTROSPECTION_CLIENT_ID", "fhir-facade"),
+        ("FHIR_FACADE_OIDC_INTROSPECTION_CLIENT_SECRET", "hunter2"),
+    ])
+    .unwrap()
+    .unwrap();
+    let introspection = config.introspection.unwrap();
+    assert_eq!(introspection.issuer, "https://idp.example.org/realms/fhir");
+    assert_eq!(introspection.client_id, "fhir-facade");
+    assert!(!format!("{introspection:?}").contains("hunter2"));
+
+    assert!(matches!(
+        from(&[
+            issuer,
+            ("FHIR_FACADE_OIDC_INTROSPECTION_CLIENT_ID", "fhir-facade")
+        ]),
+        Err(AuthError::Config(_))
+    ));
+    assert_eq!(from(&[issuer]).unwrap().unwrap().introspection, None);
+}

@@ -8,6 +8,10 @@ use std::time::Duration;
 pub const ENV_ISSUER: &str = "FHIR_FACADE_OIDC_ISSUER";
 /// Environment variable: comma-separated accepted audiences.
 pub const ENV_AUDIENCE: &str = "FHIR_FACADE_OIDC_AUDIENCE";
+/// Environment variable: the client id for RFC 7662 introspection of opaque tokens.
+pub const ENV_INTROSPECTION_CLIENT_ID: &str = "FHIR_FACADE_OIDC_INTROSPECTION_CLIENT_ID";
+/// Environment variable: the client secret for RFC 7662 introspection of opaque tokens.
+pub const ENV_INTROSPECTION_CLIENT_SECRET: &str = "FHIR_FACADE_OIDC_INTROSPECTION_CLIENT_SECRET";
 /// Environment variable: the claim holding the space-separated scopes.
 pub const ENV_SCOPE_CLAIM: &str = "FHIR_FACADE_OIDC_SCOPE_CLAIM";
 /// Environment variable: the claim holding the launch-context patient id.
@@ -36,6 +40,58 @@ impl Default for ClaimNames {
     }
 }
 
+/// The client the facade authenticates as at an issuer's RFC 7662 introspection endpoint, to
+/// validate opaque (non-JWT) access tokens.
+#[derive(Clone, PartialEq, Eq)]
+pub struct Introspection {
+    /// The issuer whose introspection endpoint is asked; one of the trusted issuers.
+    pub issuer: String,
+    /// The facade's client id at that issuer.
+    pub client_id: String,
+    client_secret: String,
+}
+
+impl Introspection {
+    /// Introspection at `issuer`, authenticating with HTTP Basic as `client_id`.
+    pub fn new(
+        issuer: impl Into<String>,
+        client_id: impl Into<String>,
+        client_secret: impl Into<String>,
+    ) -> Self {
+        Introspection {
+            issuer: issuer.into(),
+            client_id: client_id.into(),
+            client_secret: client_secret.into(),
+        }
+    }
+
+    /// The `Authorization` header value: RFC 6749 section 2.3.1 form-encodes id and secret
+    /// before joining them.
+    pub(crate) fn basic_authorization(&self) -> String {
+        use base64::Engine;
+        let encode = |s: &str| form_urlencoded::byte_serialize(s.as_bytes()).collect::<String>();
+        let pair = format!(
+            "{}:{}",
+            encode(&self.client_id),
+            encode(&self.client_secret)
+        );
+        format!(
+            "Basic {}",
+            base64::engine::general_purpose::STANDARD.encode(pair)
+        )
+    }
+}
+
+impl std::fmt::Debug for Introspection {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Introspection")
+            .field("issuer", &self.issuer)
+            .field("client_id", &self.client_id)
+            .field("client_secret", &"<redacted>")
+            .finish()
+    }
+}
+
 /// What the token validator trusts and accepts.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct AuthConfig {
@@ -48,8 +104,10 @@ pub struct AuthConfig {
     /// The shortest time between two key refreshes of one issuer (default 30 s), so tokens with
     /// made-up key ids cannot make the server hammer the IdP.
     pub min_refresh_interval: Duration,
-    /// The time limit of one discovery or JWKS fetch, connection included (default 10 s).
+    /// The time limit of one request to an issuer, connection included (default 10 s).
     pub fetch_timeout: Duration,
+    /// Introspection of opaque tokens; `None` (the default) refuses every non-JWT token.
+    pub introspection: Option<Introspection>,
 }
 
 impl AuthConfig {
@@ -71,6 +129,12 @@ impl AuthConfig {
         }
         for issuer in &issuers {
             check_fetch_url(issuer)?;
+            // OIDC Discovery 1.0 section 3: an issuer has no query or fragment.
+            if issuer.contains(['?', '#']) {
+                return Err(AuthError::Config(format!(
+                    "{issuer}: an issuer has no query or fragment"
+                )));
+            }
         }
         Ok(AuthConfig {
             issuers,
@@ -79,11 +143,15 @@ impl AuthConfig {
             leeway: Duration::from_secs(30),
             min_refresh_interval: Duration::from_secs(30),
             fetch_timeout: Duration::from_secs(10),
+            introspection: None,
         })
     }
 
     /// The configuration from the process environment; `Ok(None)` when no issuer is set, which
     /// means the server runs without authorization.
+    ///
+    /// Introspection is enabled, at the first issuer, when both
+    /// `FHIR_FACADE_OIDC_INTROSPECTION_CLIENT_ID` and `..._SECRET` are set.
     ///
     /// `default_audience` (the server's public base URL) is accepted when
     /// `FHIR_FACADE_OIDC_AUDIENCE` is not set.
@@ -125,6 +193,23 @@ impl AuthConfig {
         claim(ENV_SCOPE_CLAIM, &mut config.claims.scope);
         claim(ENV_PATIENT_CLAIM, &mut config.claims.patient);
         claim(ENV_FHIRUSER_CLAIM, &mut config.claims.fhir_user);
+        let nonempty = |name: &str| lookup(name).filter(|v| !v.trim().is_empty());
+        config.introspection = match (
+            nonempty(ENV_INTROSPECTION_CLIENT_ID),
+            nonempty(ENV_INTROSPECTION_CLIENT_SECRET),
+        ) {
+            (Some(id), Some(secret)) => Some(Introspection::new(
+                config.issuers[0].clone(),
+                id.trim(),
+                secret,
+            )),
+            (None, None) => None,
+            _ => {
+                return Err(AuthError::Config(format!(
+                    "{ENV_INTROSPECTION_CLIENT_ID} and {ENV_INTROSPECTION_CLIENT_SECRET} go together"
+                )));
+            }
+        };
         Ok(Some(config))
     }
 
@@ -145,9 +230,6 @@ pub(crate) fn check_fetch_url(url: &str) -> Result<(), AuthError> {
     let invalid = |why: &str| AuthError::Config(format!("{url}: {why}"));
     let uri: hyper::Uri = url.parse().map_err(|_| invalid("not a URL"))?;
     let host = uri.host().ok_or_else(|| invalid("not an absolute URL"))?;
-    if url.contains(['?', '#']) {
-        return Err(invalid("an issuer has no query or fragment"));
-    }
     match uri.scheme_str() {
         Some("https") => Ok(()),
         Some("http") if is_loopback(host) => Ok(()),
@@ -187,7 +269,6 @@ mod tests {
             "http://localhost.example.org/x",
             "ftp://127.0.0.1/x",
             "/realms/fhir",
-            "https://idp.example.org/x?y=1",
         ] {
             assert!(
                 matches!(check_fetch_url(url), Err(AuthError::Config(_))),

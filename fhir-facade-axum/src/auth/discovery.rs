@@ -3,7 +3,7 @@
 use super::AuthError;
 use super::config::check_fetch_url;
 use bytes::Bytes;
-use http_body_util::{BodyExt, Empty, Limited};
+use http_body_util::{BodyExt, Full, Limited};
 use hyper_util::client::legacy::Client;
 use hyper_util::client::legacy::connect::HttpConnector;
 use hyper_util::rt::TokioExecutor;
@@ -55,10 +55,10 @@ pub fn discovery_url(issuer: &str) -> String {
     )
 }
 
-/// Fetches JSON over HTTPS (or HTTP on loopback), with a time limit and a size limit.
+/// Fetches JSON from the IdP over HTTPS (or HTTP on loopback), with a time limit and a size limit.
 #[derive(Clone)]
 pub(crate) struct Fetcher {
-    client: Client<hyper_rustls::HttpsConnector<HttpConnector>, Empty<Bytes>>,
+    client: Client<hyper_rustls::HttpsConnector<HttpConnector>, Full<Bytes>>,
     timeout: Duration,
 }
 
@@ -87,19 +87,48 @@ impl Fetcher {
         })
     }
 
-    /// GETs `url` and parses the body as JSON. Failures are logged here with their cause and
-    /// reported as [`AuthError::KeysUnavailable`], so no network detail reaches a client.
+    /// GETs `url` and parses the body as JSON.
     pub(crate) async fn get_json<T: DeserializeOwned>(&self, url: &str) -> Result<T, AuthError> {
+        let request = hyper::Request::get(url).body(Full::default());
+        self.send_json(url, request).await
+    }
+
+    /// POSTs `form` (already `application/x-www-form-urlencoded`) with an `Authorization`
+    /// header and parses the answer as JSON.
+    pub(crate) async fn post_form_json<T: DeserializeOwned>(
+        &self,
+        url: &str,
+        authorization: &str,
+        form: String,
+    ) -> Result<T, AuthError> {
+        let request = hyper::Request::post(url)
+            .header(hyper::header::AUTHORIZATION, authorization)
+            .header(
+                hyper::header::CONTENT_TYPE,
+                "application/x-www-form-urlencoded",
+            )
+            .body(Full::new(Bytes::from(form)));
+        self.send_json(url, request).await
+    }
+
+    /// Sends `request` and parses the body as JSON. Failures are logged here with their cause
+    /// (never with the request, which may carry a token) and reported as
+    /// [`AuthError::KeysUnavailable`], so no network detail reaches a client.
+    async fn send_json<T: DeserializeOwned>(
+        &self,
+        url: &str,
+        request: hyper::http::Result<hyper::Request<Full<Bytes>>>,
+    ) -> Result<T, AuthError> {
         let unavailable = |why: &dyn std::fmt::Display| {
-            tracing::warn!(url, error = %why, "fetching issuer metadata failed");
+            tracing::warn!(url, error = %why, "request to the issuer failed");
             AuthError::KeysUnavailable
         };
         check_fetch_url(url).map_err(|e| unavailable(&e))?;
-        let uri: hyper::Uri = url.parse().map_err(|e| unavailable(&e))?;
-        let request = hyper::Request::get(uri)
-            .header(hyper::header::ACCEPT, "application/json")
-            .body(Empty::new())
-            .map_err(|e| unavailable(&e))?;
+        let mut request = request.map_err(|e| unavailable(&e))?;
+        request.headers_mut().insert(
+            hyper::header::ACCEPT,
+            hyper::header::HeaderValue::from_static("application/json"),
+        );
         let fetch = async {
             let response = self
                 .client

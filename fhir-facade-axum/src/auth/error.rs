@@ -49,6 +49,9 @@ pub enum AuthError {
     /// The token's `nbf` is in the future (beyond the leeway).
     #[error("token not yet valid")]
     NotYetValid,
+    /// The introspection endpoint says the token is not active (revoked, expired or unknown).
+    #[error("token is not active")]
+    Inactive,
     /// A required claim is absent.
     #[error("token has no {0} claim")]
     MissingClaim(&'static str),

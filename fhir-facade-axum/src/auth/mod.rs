@@ -4,7 +4,8 @@
 //!   [`AuthConfig::from_env`] reads the `FHIR_FACADE_OIDC_*` variables.
 //! - [`TokenValidator`]: validates JWT access tokens (RS256, PS256, ES256 only) with the issuers'
 //!   keys from OIDC discovery, and yields a [`ValidatedToken`] whose
-//!   [`grant`](ValidatedToken::grant) is the core's `SmartGrant`.
+//!   [`grant`](ValidatedToken::grant) is the core's `SmartGrant`; opaque tokens go to the
+//!   issuer's RFC 7662 introspection endpoint when [`Introspection`] is configured.
 //! - [`SmartConfiguration`]: the `/.well-known/smart-configuration` document and the
 //!   CapabilityStatement's security endpoints.
 //! - [`AuditSink`], [`JsonLinesAuditSink`]: access decisions as FHIR `AuditEvent` JSON lines.
@@ -35,8 +36,8 @@ mod validator;
 
 pub use audit::{AccessEvent, AuditOutcome, AuditSink, JsonLinesAuditSink};
 pub use config::{
-    AuthConfig, ClaimNames, ENV_AUDIENCE, ENV_FHIRUSER_CLAIM, ENV_ISSUER, ENV_PATIENT_CLAIM,
-    ENV_SCOPE_CLAIM,
+    AuthConfig, ClaimNames, ENV_AUDIENCE, ENV_FHIRUSER_CLAIM, ENV_INTROSPECTION_CLIENT_ID,
+    ENV_INTROSPECTION_CLIENT_SECRET, ENV_ISSUER, ENV_PATIENT_CLAIM, ENV_SCOPE_CLAIM, Introspection,
 };
 pub use discovery::{OidcDiscovery, discovery_url};
 pub use error::AuthError;

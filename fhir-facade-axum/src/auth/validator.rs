@@ -1,7 +1,7 @@
 //! [`TokenValidator`]: checks a bearer JWT against the trusted issuers' keys and returns its claims.
 
 use super::AuthError;
-use super::config::AuthConfig;
+use super::config::{AuthConfig, Introspection};
 use super::discovery::{Fetcher, OidcDiscovery};
 use super::jwks::IssuerKeys;
 use super::smart_configuration::SmartConfiguration;
@@ -93,6 +93,14 @@ impl TokenValidator {
     /// A validator for `config`. Nothing is fetched until the first token or
     /// [`TokenValidator::prefetch`].
     pub fn new(config: AuthConfig) -> Result<Self, AuthError> {
+        if let Some(introspection) = &config.introspection
+            && !config.issuers().contains(&introspection.issuer)
+        {
+            return Err(AuthError::Config(format!(
+                "introspection issuer {} is not a trusted issuer",
+                introspection.issuer
+            )));
+        }
         let fetcher = Fetcher::new(config.fetch_timeout)?;
         let issuers = config
             .issuers()
@@ -161,7 +169,12 @@ impl TokenValidator {
         let (Some(header), Some(payload), Some(signature), None) =
             (parts.next(), parts.next(), parts.next(), parts.next())
         else {
-            return Err(AuthError::Malformed);
+            return match &self.config.introspection {
+                Some(introspection) if !token.is_empty() => {
+                    self.introspect(token, introspection).await
+                }
+                _ => Err(AuthError::Malformed),
+            };
         };
         if signature.is_empty() {
             // An unsigned JWS (`alg: none`) ends with an empty signature.
@@ -201,6 +214,69 @@ impl TokenValidator {
         validation.set_audience(self.config.audiences());
         let data = jsonwebtoken::decode::<Map<String, Value>>(token, &key, &validation)?;
         self.claims(issuer.issuer(), data.claims)
+    }
+
+    /// Validates an opaque token at the issuer's RFC 7662 introspection endpoint, applying the
+    /// same `iss`, `aud`, `exp` and `nbf` rules as to a JWT.
+    async fn introspect(
+        &self,
+        token: &str,
+        introspection: &Introspection,
+    ) -> Result<ValidatedToken, AuthError> {
+        let issuer = self.issuer(&introspection.issuer)?;
+        let discovery = issuer.discovery(&self.fetcher).await?;
+        let Some(endpoint) = discovery.introspection_endpoint.as_deref() else {
+            tracing::warn!(
+                issuer = issuer.issuer(),
+                "introspection is configured but the issuer has no introspection endpoint"
+            );
+            return Err(AuthError::KeysUnavailable);
+        };
+        let form = form_urlencoded::Serializer::new(String::new())
+            .append_pair("token", token)
+            .append_pair("token_type_hint", "access_token")
+            .finish();
+        let response: Map<String, Value> = self
+            .fetcher
+            .post_form_json(endpoint, &introspection.basic_authorization(), form)
+            .await?;
+        if response.get("active") != Some(&Value::Bool(true)) {
+            return Err(AuthError::Inactive);
+        }
+        match response.get("iss") {
+            Some(Value::String(iss)) if iss == issuer.issuer() => {}
+            Some(Value::String(_)) => return Err(AuthError::UntrustedIssuer),
+            Some(_) => return Err(AuthError::InvalidClaim("iss")),
+            None => return Err(AuthError::MissingClaim("iss")),
+        }
+        let accepted = |aud: &Value| {
+            aud.as_str()
+                .is_some_and(|a| self.config.audiences().iter().any(|ok| ok == a))
+        };
+        match response.get("aud") {
+            Some(aud @ Value::String(_)) if accepted(aud) => {}
+            Some(Value::Array(auds)) if auds.iter().any(accepted) => {}
+            Some(Value::String(_) | Value::Array(_)) => return Err(AuthError::InvalidAudience),
+            Some(_) => return Err(AuthError::InvalidClaim("aud")),
+            None => return Err(AuthError::MissingClaim("aud")),
+        }
+        let now = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.as_secs());
+        let leeway = self.config.leeway.as_secs();
+        let time = |name: &'static str| match response.get(name) {
+            None => Ok(None),
+            Some(v) => v.as_u64().map(Some).ok_or(AuthError::InvalidClaim(name)),
+        };
+        match time("exp")? {
+            None => return Err(AuthError::MissingClaim("exp")),
+            Some(exp) if exp.saturating_add(leeway) < now => return Err(AuthError::Expired),
+            Some(_) => {}
+        }
+        if time("nbf")?.is_some_and(|nbf| nbf > now.saturating_add(leeway)) {
+            return Err(AuthError::NotYetValid);
+        }
+        self.claims(issuer.issuer(), response)
     }
 
     fn claims(
