@@ -18,7 +18,9 @@ use std::sync::Arc;
 const MAX_TOKEN_BYTES: usize = 16 * 1024;
 
 /// The claims of a token that passed every check.
-#[derive(Debug, Clone, PartialEq, Eq)]
+///
+/// Its `Debug` output leaves out the user and the patient, so logging it leaks no patient data.
+#[derive(Clone, PartialEq, Eq)]
 pub struct ValidatedToken {
     /// `iss`: the trusted issuer that signed it.
     pub issuer: String,
@@ -34,6 +36,21 @@ pub struct ValidatedToken {
     pub fhir_user: Option<String>,
     /// `exp`, in seconds since the Unix epoch.
     pub expires_at: u64,
+}
+
+impl std::fmt::Debug for ValidatedToken {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let redacted = |v: &Option<String>| v.as_ref().map(|_| "<redacted>");
+        f.debug_struct("ValidatedToken")
+            .field("issuer", &self.issuer)
+            .field("subject", &redacted(&self.subject))
+            .field("client_id", &self.client_id)
+            .field("scope", &self.scope)
+            .field("patient", &redacted(&self.patient))
+            .field("fhir_user", &redacted(&self.fhir_user))
+            .field("expires_at", &self.expires_at)
+            .finish()
+    }
 }
 
 impl ValidatedToken {
