@@ -62,6 +62,7 @@
 
 #![warn(missing_docs)]
 
+pub mod auth;
 mod batch;
 mod error;
 mod exchange;
