@@ -1,12 +1,12 @@
 //! Binding and execution with a time limit.
 
-use std::future::Future;
 use std::time::Duration;
 
 use async_trait::async_trait;
 use fhir_facade_core::sql::{Dialect, Executor, MsSqlDialect};
 use fhir_facade_core::translate::{BindValue, SqlFragment};
 use tiberius::Query;
+use tokio::time::{Instant, timeout_at};
 
 use crate::bind::column_data;
 use crate::pool::Connection;
@@ -17,7 +17,9 @@ use crate::{Pool, Row, TiberiusError};
 pub struct Database {
     /// The pool.
     pub pool: Pool,
-    /// The longest a statement may take, including waiting for a connection.
+    /// The longest a statement may take, including waiting for a connection. Running out of
+    /// time while waiting for a connection is [`Unavailable`](fhir_facade_core::error::DatabaseErrorKind)
+    /// (503), while the statement runs [`Timeout`](fhir_facade_core::error::DatabaseErrorKind) (504).
     pub timeout: Duration,
 }
 
@@ -52,18 +54,15 @@ impl Database {
         request_id: Option<&str>,
     ) -> fhir_facade_core::Result<Vec<Row>> {
         let (sql, binds) = MsSqlDialect.render(statement);
-        let run = async {
-            let mut conn = self.pool.inner.get().await?;
-            on(&mut conn, async |c| {
+        let rows = self
+            .limited(&sql, request_id, async |c| {
                 query(&sql, &binds)
                     .query(&mut c.client)
                     .await?
                     .into_first_result()
                     .await
             })
-            .await
-        };
-        let rows = self.limited(run, &sql, request_id).await?;
+            .await?;
         Ok(rows.into_iter().map(Row::from).collect())
     }
 
@@ -93,25 +92,27 @@ impl Database {
         request_id: Option<&str>,
     ) -> fhir_facade_core::Result<u64> {
         let (sql, binds) = MsSqlDialect.render(statement);
-        let run = async {
-            let mut conn = self.pool.inner.get().await?;
-            on(&mut conn, async |c| {
-                Ok(query(&sql, &binds).execute(&mut c.client).await?.total())
-            })
-            .await
-        };
-        self.limited(run, &sql, request_id).await
+        self.limited(&sql, request_id, async |c| {
+            Ok(query(&sql, &binds).execute(&mut c.client).await?.total())
+        })
+        .await
     }
 
+    /// Runs `statement` on a pooled connection within the time limit.
     async fn limited<T>(
         &self,
-        run: impl Future<Output = Result<T, TiberiusError>>,
         sql: &str,
         request_id: Option<&str>,
+        statement: impl AsyncFnOnce(&mut Connection) -> tiberius::Result<T>,
     ) -> fhir_facade_core::Result<T> {
-        let result = match tokio::time::timeout(self.timeout, run).await {
-            Ok(result) => result,
-            Err(_) => Err(TiberiusError::Timeout(self.timeout)),
+        let deadline = Instant::now() + self.timeout;
+        let result = match timeout_at(deadline, self.pool.inner.get()).await {
+            Ok(Ok(mut conn)) => match timeout_at(deadline, on(&mut conn, statement)).await {
+                Ok(result) => result,
+                Err(_) => Err(TiberiusError::Timeout(self.timeout)),
+            },
+            Ok(Err(e)) => Err(e.into()),
+            Err(_) => Err(TiberiusError::Pool(bb8::RunError::TimedOut)),
         };
         result.map_err(|e| log(e, sql, request_id))
     }

@@ -30,6 +30,21 @@ impl fmt::Debug for Manager {
     }
 }
 
+/// Logs failures to open a connection, which bb8 retries in the background and does not hand to
+/// the waiting request (that one sees no connection within its time limit: 503).
+#[derive(Debug, Clone, Copy)]
+struct LogConnectErrors;
+
+impl bb8::ErrorSink<tiberius::error::Error> for LogConnectErrors {
+    fn sink(&self, error: tiberius::error::Error) {
+        tracing::error!(error = %error, "opening a SQL Server connection failed");
+    }
+
+    fn boxed_clone(&self) -> Box<dyn bb8::ErrorSink<tiberius::error::Error>> {
+        Box::new(*self)
+    }
+}
+
 impl bb8::ManageConnection for Manager {
     type Connection = Connection;
     type Error = tiberius::error::Error;
@@ -69,20 +84,30 @@ pub struct Pool {
 
 impl Pool {
     /// A pool of at most `max_connections` for a `mssql://` or `sqlserver://` URL (see
-    /// [`config_from_url`]). Opens one connection to fail early on a wrong address, password
-    /// or certificate.
+    /// [`config_from_url`]). Opens the first connection at once, so that a wrong address,
+    /// password or certificate fails here with the driver's error.
     pub async fn connect(url: &str, max_connections: u32) -> Result<Pool, TiberiusError> {
-        let pool = Pool::new(config_from_url(url)?, max_connections);
-        pool.inner.get().await?;
+        let manager = Manager {
+            config: config_from_url(url)?,
+        };
+        let first = bb8::ManageConnection::connect(&manager).await?;
+        let pool = Pool::with_manager(manager, max_connections);
+        // A full pool cannot happen with one connection; the connection is then simply closed.
+        let _ = pool.inner.add(first);
         Ok(pool)
     }
 
     /// A pool of at most `max_connections` for `config`; nothing is opened until first use.
     pub fn new(config: Config, max_connections: u32) -> Pool {
+        Pool::with_manager(Manager { config }, max_connections)
+    }
+
+    fn with_manager(manager: Manager, max_connections: u32) -> Pool {
         let inner = bb8::Pool::builder()
             .max_size(max_connections.max(1))
             .test_on_check_out(false)
-            .build_unchecked(Manager { config });
+            .error_sink(Box::new(LogConnectErrors))
+            .build_unchecked(manager);
         Pool { inner }
     }
 }
