@@ -3,7 +3,8 @@
 use std::future::Future;
 use std::time::Duration;
 
-use fhir_facade_core::sql::{Dialect, dialect_for_url};
+use async_trait::async_trait;
+use fhir_facade_core::sql::{Dialect, Executor, dialect_for_url};
 use fhir_facade_core::translate::{BindValue, SqlFragment};
 #[cfg(any(feature = "mysql", feature = "sqlite"))]
 use time::{OffsetDateTime, PrimitiveDateTime, UtcOffset};
@@ -199,6 +200,31 @@ impl Database {
             Err(_) => Err(SqlxError::Timeout(self.timeout)),
         };
         result.map_err(|e| log(e, sql, request_id))
+    }
+}
+
+#[async_trait]
+impl Executor for Database {
+    type Row = Row;
+
+    fn dialect(&self) -> &'static dyn Dialect {
+        self.pool.dialect()
+    }
+
+    async fn fetch_all(
+        &self,
+        statement: &SqlFragment,
+        request_id: Option<&str>,
+    ) -> fhir_facade_core::Result<Vec<Row>> {
+        Database::fetch_all(self, statement, request_id).await
+    }
+
+    async fn fetch_count(
+        &self,
+        statement: &SqlFragment,
+        request_id: Option<&str>,
+    ) -> fhir_facade_core::Result<u64> {
+        Database::fetch_count(self, statement, request_id).await
     }
 }
 

@@ -3,7 +3,9 @@
 //! Runs the [`SqlPlan`](fhir_facade_core::sql::SqlPlan)s of the core's
 //! [`SqlTranslator`](fhir_facade_core::sql::SqlTranslator) on PostgreSQL, MySQL/MariaDB or
 //! SQLite through sqlx, and serves a resource type from one table as a [`SqlProvider`]: a
-//! [`TableMapping`](fhir_facade_core::sql::mapping::TableMapping) plus a [`RowMapper`].
+//! [`TableMapping`](fhir_facade_core::sql::mapping::TableMapping) plus a
+//! [`RowMapper<Row>`](RowMapper). [`Database`] is the core's
+//! [`Executor`](fhir_facade_core::sql::Executor); the provider logic is the core's.
 //!
 //! Drivers are behind the features `postgres`, `mysql` and `sqlite` (enable at least one).
 //! [`Pool`] is an enum over the concrete sqlx pools rather than `sqlx::AnyPool`: each driver
@@ -25,10 +27,12 @@ compile_error!("enable at least one of the features postgres, mysql, sqlite");
 
 mod database;
 mod error;
-mod provider;
 mod row;
 
 pub use database::{Database, Pool};
 pub use error::SqlxError;
-pub use provider::{RowMapper, SqlProvider};
+pub use fhir_facade_core::sql::RowMapper;
 pub use row::Row;
+
+/// A resource type served from one mapped table of a sqlx [`Database`].
+pub type SqlProvider<M> = fhir_facade_core::sql::SqlProvider<Database, M>;

@@ -117,7 +117,7 @@ struct ById {
     column: &'static str,
 }
 
-impl RowMapper for ById {
+impl RowMapper<Row> for ById {
     fn to_resource(&self, row: &Row) -> fhir_facade_core::Result<Resource> {
         let id = format!("{}{}", self.prefix, row.get_i64(self.column)?);
         Resource::new(json!({"resourceType": self.resource_type, "id": id}))

@@ -36,11 +36,13 @@
 
 pub mod dialect;
 pub mod mapping;
+pub mod provider;
 pub mod text;
 pub mod translator;
 
 pub use dialect::{
     Dialect, LikePattern, MsSqlDialect, MySqlDialect, PgDialect, SqliteDialect, dialect_for_url,
 };
+pub use provider::{Executor, RowMapper, SqlProvider};
 pub use text::{FOLD_MAP, escape_like, fold};
 pub use translator::{SqlPlan, SqlTranslator};

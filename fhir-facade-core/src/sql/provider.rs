@@ -1,40 +1,69 @@
-//! [`SqlProvider`]: a resource type served from one mapped table.
+//! [`SqlProvider`]: a resource type served from one mapped table, over any database driver that
+//! implements [`Executor`].
+//!
+//! The driver adapters only run statements and decode rows; how a read, a `read_many` and a
+//! paged search become [`SqlPlan`](super::SqlPlan)s, and how their rows become a
+//! [`SearchPage`], lives here once.
 
 use std::sync::Arc;
 
 use async_trait::async_trait;
-use fhir_facade_core::search::{PageToken, SearchParamDef};
-use fhir_facade_core::sql::SqlTranslator;
-use fhir_facade_core::sql::mapping::SqlSchema;
-use fhir_facade_core::{
+
+use super::mapping::SqlSchema;
+use super::{Dialect, SqlTranslator};
+use crate::search::{PageToken, SearchParamDef};
+use crate::translate::SqlFragment;
+use crate::{
     Context, Error, Resource, ResourceProvider, Result, SearchPage, SearchQuery, SearchTranslator,
 };
 
-use crate::{Database, Row};
+/// Runs rendered statements on one database. Implemented by the driver adapters.
+///
+/// Implementations bind every value, apply their time limit, log failures (SQL text and error
+/// at `error` level, with the request id) and return [`Error::Database`] without driver details
+/// for the client.
+#[async_trait]
+pub trait Executor: Send + Sync {
+    /// One result row, as the driver's [`RowMapper`]s read it.
+    type Row: Send + Sync;
 
-/// Turns one row of a mapping's select columns into a resource.
-pub trait RowMapper: Send + Sync {
-    /// The resource for `row`; column errors convert with `?` (they become a 500).
-    fn to_resource(&self, row: &Row) -> Result<Resource>;
+    /// The SQL dialect of the database.
+    fn dialect(&self) -> &'static dyn Dialect;
+
+    /// Runs a `SELECT` and returns its rows.
+    async fn fetch_all(
+        &self,
+        statement: &SqlFragment,
+        request_id: Option<&str>,
+    ) -> Result<Vec<Self::Row>>;
+
+    /// Runs a `SELECT COUNT(*)` and returns the number.
+    async fn fetch_count(&self, statement: &SqlFragment, request_id: Option<&str>) -> Result<u64>;
+}
+
+/// Turns one row (of a mapping's select columns) into a resource.
+pub trait RowMapper<R>: Send + Sync {
+    /// The resource for `row`; column errors become a 500.
+    fn to_resource(&self, row: &R) -> Result<Resource>;
 }
 
 /// A [`ResourceProvider`] for the resource type of one
-/// [`TableMapping`](fhir_facade_core::sql::mapping::TableMapping): `read`, `search` and
-/// `read_many` all run through the [`SqlTranslator`], so the mapping's base filter and the
-/// request's constraints apply to each of them.
+/// [`TableMapping`](super::mapping::TableMapping): `read`, `search` and `read_many` all run
+/// through the [`SqlTranslator`], so the mapping's base filter and the request's constraints
+/// apply to each of them. `read_many` is one `IN` query.
 #[derive(Debug)]
-pub struct SqlProvider<M> {
+pub struct SqlProvider<E, M> {
     resource_type: String,
     id_param: &'static SearchParamDef,
-    database: Database,
+    executor: E,
     translator: SqlTranslator,
     mapper: M,
 }
 
-impl<M: RowMapper> SqlProvider<M> {
+impl<E: Executor, M: RowMapper<E::Row>> SqlProvider<E, M> {
     /// A provider of `resource_type`, which must be mapped in `schema` with `_id`.
     pub fn new(
-        database: Database,
+        executor: E,
         schema: Arc<SqlSchema>,
         resource_type: &str,
         mapper: M,
@@ -51,10 +80,10 @@ impl<M: RowMapper> SqlProvider<M> {
             resource_type: resource_type.to_owned(),
             id_param,
             translator: SqlTranslator {
-                dialect: database.pool.dialect(),
+                dialect: executor.dialect(),
                 schema,
             },
-            database,
+            executor,
             mapper,
         })
     }
@@ -63,10 +92,15 @@ impl<M: RowMapper> SqlProvider<M> {
     pub fn translator(&self) -> &SqlTranslator {
         &self.translator
     }
+
+    /// The executor the provider runs on.
+    pub fn executor(&self) -> &E {
+        &self.executor
+    }
 }
 
 #[async_trait]
-impl<M: RowMapper> ResourceProvider for SqlProvider<M> {
+impl<E: Executor, M: RowMapper<E::Row>> ResourceProvider for SqlProvider<E, M> {
     fn resource_type(&self) -> &str {
         &self.resource_type
     }
@@ -105,7 +139,7 @@ impl<M: RowMapper> ResourceProvider for SqlProvider<M> {
         let request_id = ctx.request_id.as_deref();
         let mut page = SearchPage::default();
         if let Some(select) = &plan.select {
-            let rows = self.database.fetch_all(select, request_id).await?;
+            let rows = self.executor.fetch_all(select, request_id).await?;
             let fetched = rows.len();
             let limit = usize::try_from(plan.limit).unwrap_or(usize::MAX);
             for row in rows.iter().take(limit) {
@@ -118,7 +152,7 @@ impl<M: RowMapper> ResourceProvider for SqlProvider<M> {
             }
         }
         if let Some(count) = &plan.count {
-            page.total = Some(self.database.fetch_count(count, request_id).await?);
+            page.total = Some(self.executor.fetch_count(count, request_id).await?);
         }
         Ok(page)
     }

@@ -1,0 +1,156 @@
+//! Binding and execution with a time limit.
+
+use std::time::Duration;
+
+use async_trait::async_trait;
+use fhir_facade_core::sql::{Dialect, Executor, MsSqlDialect};
+use fhir_facade_core::translate::{BindValue, SqlFragment};
+use tiberius::Query;
+use tokio::time::{Instant, timeout_at};
+
+use crate::bind::column_data;
+use crate::pool::Connection;
+use crate::{Pool, Row, TiberiusError};
+
+/// A pool with a per-statement time limit: what a [`SqlProvider`](crate::SqlProvider) runs on.
+#[derive(Debug, Clone)]
+pub struct Database {
+    /// The pool.
+    pub pool: Pool,
+    /// The longest a statement may take, including waiting for a connection. Running out of
+    /// time while waiting for a connection is [`Unavailable`](fhir_facade_core::error::DatabaseErrorKind)
+    /// (503), while the statement runs [`Timeout`](fhir_facade_core::error::DatabaseErrorKind) (504).
+    pub timeout: Duration,
+}
+
+fn query<'a>(sql: &'a str, binds: &[BindValue]) -> Query<'a> {
+    let mut query = Query::new(sql);
+    for value in binds {
+        query.bind(column_data(value));
+    }
+    query
+}
+
+/// Runs `statement` on `conn`, leaving the connection marked in flight unless it completed or
+/// the server answered with an error (after which the stream is at a message boundary).
+async fn on<T>(
+    conn: &mut Connection,
+    statement: impl AsyncFnOnce(&mut Connection) -> tiberius::Result<T>,
+) -> Result<T, TiberiusError> {
+    conn.in_flight = true;
+    let result = statement(conn).await;
+    conn.in_flight = matches!(
+        result,
+        Err(ref e) if !matches!(e, tiberius::error::Error::Server(_))
+    );
+    Ok(result?)
+}
+
+impl Database {
+    /// Runs a `SELECT` and returns its rows (of the first result set).
+    pub async fn fetch_all(
+        &self,
+        statement: &SqlFragment,
+        request_id: Option<&str>,
+    ) -> fhir_facade_core::Result<Vec<Row>> {
+        let (sql, binds) = MsSqlDialect.render(statement);
+        let rows = self
+            .limited(&sql, request_id, async |c| {
+                query(&sql, &binds)
+                    .query(&mut c.client)
+                    .await?
+                    .into_first_result()
+                    .await
+            })
+            .await?;
+        Ok(rows.into_iter().map(Row::from).collect())
+    }
+
+    /// Runs a `SELECT COUNT(*)` and returns the number.
+    pub async fn fetch_count(
+        &self,
+        statement: &SqlFragment,
+        request_id: Option<&str>,
+    ) -> fhir_facade_core::Result<u64> {
+        let rows = self.fetch_all(statement, request_id).await?;
+        let count = match rows.first() {
+            Some(row) => row.get_i64_at(0),
+            None => Err(TiberiusError::Column {
+                column: "0".into(),
+                message: "the count returned no row".into(),
+            }),
+        };
+        count
+            .map(|n| u64::try_from(n).unwrap_or(0))
+            .map_err(|e| log(e, "SELECT COUNT(*) …", request_id))
+    }
+
+    /// Runs a statement that returns no rows (DDL, writes); returns the rows affected.
+    pub async fn execute(
+        &self,
+        statement: &SqlFragment,
+        request_id: Option<&str>,
+    ) -> fhir_facade_core::Result<u64> {
+        let (sql, binds) = MsSqlDialect.render(statement);
+        self.limited(&sql, request_id, async |c| {
+            Ok(query(&sql, &binds).execute(&mut c.client).await?.total())
+        })
+        .await
+    }
+
+    /// Runs `statement` on a pooled connection within the time limit.
+    async fn limited<T>(
+        &self,
+        sql: &str,
+        request_id: Option<&str>,
+        statement: impl AsyncFnOnce(&mut Connection) -> tiberius::Result<T>,
+    ) -> fhir_facade_core::Result<T> {
+        let deadline = Instant::now() + self.timeout;
+        let result = match timeout_at(deadline, self.pool.inner.get()).await {
+            Ok(Ok(mut conn)) => match timeout_at(deadline, on(&mut conn, statement)).await {
+                Ok(result) => result,
+                Err(_) => Err(TiberiusError::Timeout(self.timeout)),
+            },
+            Ok(Err(e)) => Err(e.into()),
+            Err(_) => Err(TiberiusError::Pool(bb8::RunError::TimedOut)),
+        };
+        result.map_err(|e| log(e, sql, request_id))
+    }
+}
+
+#[async_trait]
+impl Executor for Database {
+    type Row = Row;
+
+    fn dialect(&self) -> &'static dyn Dialect {
+        &MsSqlDialect
+    }
+
+    async fn fetch_all(
+        &self,
+        statement: &SqlFragment,
+        request_id: Option<&str>,
+    ) -> fhir_facade_core::Result<Vec<Row>> {
+        Database::fetch_all(self, statement, request_id).await
+    }
+
+    async fn fetch_count(
+        &self,
+        statement: &SqlFragment,
+        request_id: Option<&str>,
+    ) -> fhir_facade_core::Result<u64> {
+        Database::fetch_count(self, statement, request_id).await
+    }
+}
+
+/// Logs the failure with what only operators may see, and keeps it out of the client's error.
+fn log(error: TiberiusError, sql: &str, request_id: Option<&str>) -> fhir_facade_core::Error {
+    tracing::error!(
+        request_id = request_id.unwrap_or("-"),
+        sql,
+        error = %error,
+        kind = ?error.kind(),
+        "database statement failed"
+    );
+    error.into()
+}
