@@ -2,6 +2,7 @@
 //! [`Context`], the negotiated format, `Prefer` and the conditional headers; and the request body.
 
 use crate::error::FhirError;
+use crate::guard::Authenticated;
 use crate::response::version_of_etag;
 use crate::router::AppState;
 use axum::body::Bytes;
@@ -77,9 +78,14 @@ impl FromRequestParts<AppState> for Exchange {
 }
 
 /// The one place where the [`Context`] of a request is built, so that whatever narrows a request
-/// (the request id now, authorization constraints later) reaches every interaction alike.
+/// (the request id, the access policy of the bearer token) reaches every interaction alike. The
+/// token was validated once by the [guard](crate::guard), which refuses requests without one
+/// when auth is configured.
 fn context(parts: &Parts) -> Context {
     let mut ctx = Context::new();
+    if let Some(Authenticated(token)) = parts.extensions.get::<Authenticated>() {
+        ctx = ctx.with_access(token.access_policy());
+    }
     if let Some(id) = parts
         .headers
         .get(X_REQUEST_ID)

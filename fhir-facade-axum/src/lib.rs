@@ -66,6 +66,7 @@ pub mod auth;
 mod batch;
 mod error;
 mod exchange;
+mod guard;
 mod observe;
 mod ops;
 mod response;

@@ -200,12 +200,12 @@ impl ResourceProvider for Memory {
         let mut versions = self.versions.lock().unwrap();
         let history = versions.entry(id.to_owned()).or_default();
         let current = history.len().to_string();
-        if let Some(expected) = if_match {
-            if expected != current {
-                return Err(Error::PreconditionFailed(format!(
-                    "version {expected} is not the current version {current}"
-                )));
-            }
+        if let Some(expected) = if_match
+            && expected != current
+        {
+            return Err(Error::PreconditionFailed(format!(
+                "version {expected} is not the current version {current}"
+            )));
         }
         let stored = stamp(resource.into_json(), history.len() as u32 + 1);
         history.push(stored.clone());
