@@ -91,3 +91,30 @@ pub(crate) fn unavailable(reason: &AuthError) -> Response {
         false,
     )
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn refusals_carry_their_bearer_challenge() {
+        let missing = FhirError(AuthError::MissingToken.into()).into_response();
+        assert_eq!(
+            missing.headers()[header::WWW_AUTHENTICATE],
+            r#"Bearer realm="fhir""#
+        );
+        let expired = FhirError(AuthError::Expired.into()).into_response();
+        assert_eq!(
+            expired.headers()[header::WWW_AUTHENTICATE],
+            r#"Bearer realm="fhir", error="invalid_token""#
+        );
+        let forbidden = FhirError(Error::Forbidden("no scope".into())).into_response();
+        assert_eq!(forbidden.status(), StatusCode::FORBIDDEN);
+        assert_eq!(
+            forbidden.headers()[header::WWW_AUTHENTICATE],
+            r#"Bearer realm="fhir", error="insufficient_scope""#
+        );
+        let not_found = FhirError(Error::UnknownRoute("/x".into())).into_response();
+        assert!(not_found.headers().get(header::WWW_AUTHENTICATE).is_none());
+    }
+}

@@ -10,6 +10,8 @@ use common::smart::{claims, get_with, router, token, validator};
 use common::{get, patients, send};
 use fhir_facade_axum::FhirRouter;
 use fhir_facade_axum::auth::{AuthConfig, TokenValidator};
+use fhir_facade_core::CapabilityOptions;
+use fhir_facade_core::capability::{Implementation, SmartSecurity};
 use jsonwebtoken::{Algorithm, EncodingKey};
 use serde_json::json;
 
@@ -223,5 +225,36 @@ async fn a_token_of_an_untrusted_realm_is_a_401() {
             .header("www-authenticate")
             .unwrap()
             .contains(r#"error="invalid_token""#)
+    );
+}
+
+#[tokio::test]
+async fn explicit_security_is_kept_and_nothing_is_fetched_for_it() {
+    let config = AuthConfig::new(["http://127.0.0.1:9/realms/fhir"], [AUDIENCE]).unwrap();
+    let mut options = CapabilityOptions::new(
+        "2024-05-01",
+        Implementation {
+            description: "test".to_owned(),
+            url: None,
+        },
+    );
+    options.security = Some(SmartSecurity {
+        authorize_url: "https://idp.example.org/auth".to_owned(),
+        token_url: "https://idp.example.org/token".to_owned(),
+        revoke_url: None,
+        introspect_url: None,
+        register_url: None,
+        manage_url: None,
+    });
+    let app = FhirRouter::builder(common::smart::facade())
+        .capability(options)
+        .auth(TokenValidator::new(config).unwrap())
+        .build();
+    let reply = get(&app, "/metadata").await;
+    assert_eq!(reply.status, StatusCode::OK);
+    let security = reply.json()["rest"][0]["security"].to_string();
+    assert!(
+        security.contains("https://idp.example.org/token"),
+        "{security}"
     );
 }
