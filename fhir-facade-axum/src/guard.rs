@@ -68,7 +68,7 @@ impl std::fmt::Debug for Audit {
 }
 
 /// The validated token of the request, for [`context`](crate::exchange) to turn into the
-/// request's access policy.
+/// request's access policy, and for auditing batch entries.
 #[derive(Debug, Clone)]
 pub(crate) struct Authenticated(pub(crate) Arc<ValidatedToken>);
 
@@ -109,33 +109,44 @@ pub(crate) async fn guard(
         Some(err) => FhirError(err.clone().into()).into_response(),
         None => next.run(request).await,
     };
-    let (Some(audit), Some(interaction)) = (&app.audit, audited_interaction(shape, &method)) else {
-        return response;
+    // AuthError messages are fixed reasons that never quote the token or a claim.
+    let description = refusal.as_ref().map(AuthError::to_string);
+    let status = response.status().as_u16();
+    match record(&app, shape, &method, status, token.as_deref(), description) {
+        Ok(()) => response,
+        // An access that cannot be audited is not answered; the body is not sent yet.
+        Err(err) => err.into_response(),
+    }
+}
+
+/// Records the access to `shape` with `method`, answered with `status`, when an audit sink is
+/// configured and the path reaches a resource. A sink that fails is an internal error.
+pub(crate) fn record(
+    app: &AppState,
+    shape: Shape<'_>,
+    method: &Method,
+    status: u16,
+    token: Option<&ValidatedToken>,
+    description: Option<String>,
+) -> Result<(), FhirError> {
+    let (Some(audit), Some(interaction)) = (&app.audit, audited_interaction(shape, method)) else {
+        return Ok(());
     };
     let observer = app.base_url.as_deref().unwrap_or("fhir-facade");
-    let mut event = AccessEvent::new(
-        observer,
-        interaction,
-        AuditOutcome::for_status(response.status().as_u16()),
-    );
-    if let Some(token) = &token {
+    let mut event = AccessEvent::new(observer, interaction, AuditOutcome::for_status(status));
+    if let Some(token) = token {
         event = event.with_token(token);
     }
     if let Some(resource_type) = shape.resource_type() {
         event = event.with_resource(resource_type, shape.id().map(str::to_owned));
     }
-    if let Some(err) = &refusal {
-        // AuthError messages are fixed reasons that never quote the token or a claim.
-        event = event.with_description(err.to_string());
+    if let Some(description) = description {
+        event = event.with_description(description);
     }
-    match audit.0.record(&event) {
-        Ok(()) => response,
-        Err(err) => {
-            // An access that cannot be audited is not answered; the body is not sent yet.
-            tracing::error!(error = %err, "the access could not be audited");
-            FhirError(Error::Internal("audit failed".to_owned())).into_response()
-        }
-    }
+    audit.0.record(&event).map_err(|err| {
+        tracing::error!(error = %err, "the access could not be audited");
+        FhirError(Error::Internal("audit failed".to_owned()))
+    })
 }
 
 /// The interaction an access event records; `None` for paths that reach no resource

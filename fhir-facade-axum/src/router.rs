@@ -39,6 +39,7 @@ pub(crate) struct Shared {
     pub(crate) ops: Ops,
     /// SMART on FHIR, when the routes are protected.
     pub(crate) guard: Option<Guard>,
+    /// Where accesses are recorded, when they are.
     pub(crate) audit: Option<Audit>,
 }
 
@@ -143,9 +144,9 @@ impl FhirRouterBuilder {
     }
 
     /// Records one [`AccessEvent`](crate::auth::AccessEvent) per request that reaches a
-    /// resource (not `/metadata`, the SMART document or batch), with its final outcome and the
-    /// token's client, user and patient. A request whose event cannot be recorded is answered
-    /// with a 500 instead.
+    /// resource (not `/metadata` or the SMART document), and one per entry of a batch, with its
+    /// final outcome and the token's client, user and patient. A request whose event cannot be
+    /// recorded is answered with a 500 instead.
     #[must_use]
     pub fn audit(mut self, sink: Arc<dyn AuditSink>) -> Self {
         self.audit = Some(Audit(sink));

@@ -121,3 +121,46 @@ async fn an_access_that_cannot_be_audited_is_not_answered() {
     // The public paths are not audited, so they still answer.
     assert_eq!(get(&app, "/metadata").await.status, StatusCode::OK);
 }
+
+#[tokio::test]
+async fn each_batch_entry_is_audited() {
+    let idp = Idp::start().await;
+    let out = Shared::default();
+    let app = router(&idp, Some(Arc::new(JsonLinesAuditSink::new(out.clone()))));
+    let token = token(&claims(&idp, "patient/Observation.rs", Some("p1")));
+    let batch = serde_json::json!({
+        "resourceType": "Bundle",
+        "type": "batch",
+        "entry": [
+            {"request": {"method": "GET", "url": "Observation/o1"}},
+            {"request": {"method": "GET", "url": "Observation/o2"}},
+            {"request": {"method": "GET", "url": "Condition/c1"}},
+        ],
+    });
+    let request = axum::http::Request::post("/")
+        .header("authorization", format!("Bearer {token}"))
+        .header("content-type", "application/fhir+json")
+        .body(axum::body::Body::from(batch.to_string()))
+        .unwrap();
+    let reply = common::send(&app, request).await;
+    assert_eq!(reply.status, StatusCode::OK);
+    let events: Vec<Value> = out
+        .text()
+        .lines()
+        .map(|line| serde_json::from_str(line).unwrap())
+        .collect();
+    assert_eq!(events.len(), 3);
+    let outcomes: Vec<&str> = events
+        .iter()
+        .map(|e| e["outcome"].as_str().unwrap())
+        .collect();
+    assert_eq!(outcomes, ["0", "4", "4"]);
+    assert_eq!(
+        events[1]["entity"][1]["what"]["reference"],
+        "Observation/o2"
+    );
+    assert_eq!(
+        events[2]["agent"][0]["who"]["identifier"]["value"],
+        "smart-app"
+    );
+}
