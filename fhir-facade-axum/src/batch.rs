@@ -7,7 +7,7 @@ use crate::error::FhirError;
 use crate::exchange::Exchange;
 use crate::guard;
 use crate::response::version_of_etag;
-use crate::router::{AppState, check_compartment, criteria};
+use crate::router::{AppState, capability_statement, check_compartment, criteria};
 use crate::shape::Shape;
 use axum::http::Method;
 use fhir_facade_core::bundle::EntryResponse;
@@ -129,7 +129,13 @@ async fn execute(
         compartment,
     };
     match (method, Shape::parse(path)) {
-        ("GET", Shape::Metadata) => listed(facade.capability_statement(&app.capability)),
+        ("GET", Shape::Metadata) => {
+            let statement = capability_statement(app).await.map_err(|err| {
+                tracing::error!(error = %err, "the IdP's SMART configuration is unavailable");
+                Error::Internal("the SMART configuration is unavailable".to_owned())
+            })?;
+            listed(statement)
+        }
         ("GET", Shape::Type(t)) => listed(facade.search(&search(t, None), ctx).await?.to_json()),
         ("GET", Shape::Compartment(c, id, t)) => {
             check_compartment(c, t)?;

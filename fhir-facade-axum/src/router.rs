@@ -1,6 +1,6 @@
 //! [`FhirRouter`]: the FHIR REST routes over a [`Facade`], as an `axum::Router`.
 
-use crate::auth::{AuditSink, TokenValidator};
+use crate::auth::{AuditSink, AuthError, TokenValidator};
 use crate::batch;
 use crate::error::{FhirError, unavailable};
 use crate::exchange::{Exchange, FormQuery, JsonResource, Return, Segments, X_REQUEST_ID};
@@ -21,6 +21,7 @@ use fhir_facade_core::capability::Implementation;
 use fhir_facade_core::compartment::patient_compartment_params;
 use fhir_facade_core::error::{Issue, IssueType, Severity, operation_outcome};
 use fhir_facade_core::{CapabilityOptions, Error, Facade, SearchRequest, Updated};
+use serde_json::Value;
 use std::ops::Deref;
 use std::sync::Arc;
 use tower_http::catch_panic::CatchPanicLayer;
@@ -286,19 +287,23 @@ async fn method_not_allowed(State(app): State<AppState>, method: Method, uri: Ur
 /// SMART endpoints of the first issuer (503 while they cannot be fetched, rather than a
 /// statement that wrongly omits them).
 async fn metadata(State(app): State<AppState>, ex: Exchange) -> Response {
-    let statement = match &app.guard {
+    match capability_statement(&app).await {
+        Ok(statement) => json_response(StatusCode::OK, &statement, ex.pretty),
+        Err(err) => unavailable(&err),
+    }
+}
+
+/// The CapabilityStatement as served, at `/metadata` and in batches.
+pub(crate) async fn capability_statement(app: &AppState) -> Result<Value, AuthError> {
+    match &app.guard {
         Some(guard) if app.capability.security.is_none() => {
-            let smart = match guard.smart_configuration().await {
-                Ok(smart) => smart,
-                Err(err) => return unavailable(&err),
-            };
+            let smart = guard.smart_configuration().await?;
             let mut capability = app.capability.clone();
             capability.security = Some(smart.smart_security());
-            app.facade.capability_statement(&capability)
+            Ok(app.facade.capability_statement(&capability))
         }
-        _ => app.facade.capability_statement(&app.capability),
-    };
-    json_response(StatusCode::OK, &statement, ex.pretty)
+        _ => Ok(app.facade.capability_statement(&app.capability)),
+    }
 }
 
 /// `GET [base]/.well-known/smart-configuration` (SMART App Launch 2.x), as `application/json`

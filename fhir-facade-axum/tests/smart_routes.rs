@@ -258,3 +258,25 @@ async fn explicit_security_is_kept_and_nothing_is_fetched_for_it() {
         "{security}"
     );
 }
+
+#[tokio::test]
+async fn metadata_in_a_batch_names_the_smart_endpoints_too() {
+    let idp = Idp::start().await;
+    let app = router(&idp, None);
+    let token = token(&claims(&idp, "patient/Patient.rs", Some("p1")));
+    let batch = json!({"resourceType": "Bundle", "type": "batch",
+                       "entry": [{"request": {"method": "GET", "url": "metadata"}}]});
+    let request = Request::post("/")
+        .header("authorization", format!("Bearer {token}"))
+        .header("content-type", "application/fhir+json")
+        .body(Body::from(batch.to_string()))
+        .unwrap();
+    let reply = send(&app, request).await;
+    assert_eq!(reply.status, StatusCode::OK);
+    let statement = &reply.json()["entry"][0]["resource"];
+    assert_eq!(statement["resourceType"], "CapabilityStatement");
+    assert_eq!(
+        statement["rest"][0]["security"]["extension"][0]["url"],
+        OAUTH_URIS
+    );
+}
