@@ -3,10 +3,13 @@
 //!
 //! [`Facade`]: fhir_facade_core::Facade
 
+use crate::error::FhirError;
 use crate::exchange::Exchange;
+use crate::guard;
 use crate::response::version_of_etag;
-use crate::router::{AppState, check_compartment, criteria};
+use crate::router::{AppState, capability_statement, check_compartment, criteria};
 use crate::shape::Shape;
+use axum::http::Method;
 use fhir_facade_core::bundle::EntryResponse;
 use fhir_facade_core::{Bundle, Error, Resource, Result, SearchRequest, Updated};
 use serde_json::Value;
@@ -51,9 +54,37 @@ pub(crate) async fn run(app: &AppState, ex: &Exchange, bundle: &Resource) -> Res
                 (EntryResponse::from_error(&error), None)
             }
         };
+        audit(app, ex, entry, &outcome)?;
         response.add_response(outcome, resource);
     }
     Ok(response)
+}
+
+/// Records the access of one entry like that of a request of its own.
+fn audit(app: &AppState, ex: &Exchange, entry: &Value, outcome: &EntryResponse) -> Result<()> {
+    let request = &entry["request"];
+    let method = request["method"].as_str().unwrap_or_default();
+    let Ok(method) = Method::from_bytes(method.as_bytes()) else {
+        return Ok(());
+    };
+    let url = request["url"].as_str().unwrap_or_default();
+    let url = url.strip_prefix(ex.base.as_str()).unwrap_or(url);
+    let path = url.split_once('?').map_or(url, |(path, _)| path);
+    let status = outcome
+        .status
+        .split(' ')
+        .next()
+        .and_then(|code| code.parse().ok())
+        .unwrap_or(500);
+    guard::record(
+        app,
+        Shape::parse(path),
+        &method,
+        status,
+        ex.token.as_deref(),
+        None,
+    )
+    .map_err(|FhirError(error)| error)
 }
 
 /// One entry's interaction, chosen by `request.method` and the shape of `request.url`.
@@ -98,7 +129,13 @@ async fn execute(
         compartment,
     };
     match (method, Shape::parse(path)) {
-        ("GET", Shape::Metadata) => listed(facade.capability_statement(&app.capability)),
+        ("GET", Shape::Metadata) => {
+            let statement = capability_statement(app).await.map_err(|err| {
+                tracing::error!(error = %err, "the IdP's SMART configuration is unavailable");
+                Error::Internal("the SMART configuration is unavailable".to_owned())
+            })?;
+            listed(statement)
+        }
         ("GET", Shape::Type(t)) => listed(facade.search(&search(t, None), ctx).await?.to_json()),
         ("GET", Shape::Compartment(c, id, t)) => {
             check_compartment(c, t)?;

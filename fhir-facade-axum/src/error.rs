@@ -1,9 +1,11 @@
 //! The one place where errors become HTTP responses.
 
+use crate::auth::AuthError;
 use crate::response::json_response;
-use axum::http::StatusCode;
+use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use fhir_facade_core::Error;
+use fhir_facade_core::error::{Issue, IssueType, Severity, operation_outcome};
 
 /// A [`fhir_facade_core::Error`] on its way to the client as an `OperationOutcome`.
 ///
@@ -28,6 +30,8 @@ use fhir_facade_core::Error;
 /// | `Database` (unavailable / timeout / other) | 503 / 504 / 500 | `transient` / `timeout` / `exception` |
 /// | `Internal`, a panic | 500 | `exception`, without detail |
 ///
+/// A 401 carries `WWW-Authenticate: Bearer realm="fhir"`, with `error="invalid_token"` when a
+/// token was sent but refused; a 403 carries `error="insufficient_scope"` (RFC 6750 section 3).
 /// A 405 gets its `Allow` header from the request middleware, which knows the path.
 #[derive(Debug)]
 pub struct FhirError(pub Error);
@@ -47,6 +51,70 @@ impl IntoResponse for FhirError {
             // source error, which may quote row values, that is patient data.
             tracing::error!(status = status.as_u16(), error = %self.0, "request failed");
         }
-        json_response(status, &self.0.to_operation_outcome(), false)
+        let mut response = json_response(status, &self.0.to_operation_outcome(), false);
+        if let Some(challenge) = challenge(&self.0) {
+            response.headers_mut().insert(
+                header::WWW_AUTHENTICATE,
+                HeaderValue::from_static(challenge),
+            );
+        }
+        response
+    }
+}
+
+/// The bearer challenge of a refusal (RFC 6750 section 3): no error code when no credentials
+/// were sent.
+fn challenge(error: &Error) -> Option<&'static str> {
+    match error {
+        Error::Unauthorized(reason) if *reason == AuthError::MissingToken.to_string() => {
+            Some(r#"Bearer realm="fhir""#)
+        }
+        Error::Unauthorized(_) => Some(r#"Bearer realm="fhir", error="invalid_token""#),
+        Error::Forbidden(_) => Some(r#"Bearer realm="fhir", error="insufficient_scope""#),
+        _ => None,
+    }
+}
+
+/// 503 `transient`: a dependency of the answer (the IdP's discovery document) is unavailable.
+/// The reason is logged, not sent.
+pub(crate) fn unavailable(reason: &AuthError) -> Response {
+    tracing::error!(error = %reason, "the IdP's SMART configuration is unavailable");
+    let issue = Issue {
+        severity: Severity::Error,
+        code: IssueType::Transient,
+        diagnostics: "the authorization server's configuration is unavailable".to_owned(),
+        expression: None,
+    };
+    json_response(
+        StatusCode::SERVICE_UNAVAILABLE,
+        &operation_outcome(&[issue]),
+        false,
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn refusals_carry_their_bearer_challenge() {
+        let missing = FhirError(AuthError::MissingToken.into()).into_response();
+        assert_eq!(
+            missing.headers()[header::WWW_AUTHENTICATE],
+            r#"Bearer realm="fhir""#
+        );
+        let expired = FhirError(AuthError::Expired.into()).into_response();
+        assert_eq!(
+            expired.headers()[header::WWW_AUTHENTICATE],
+            r#"Bearer realm="fhir", error="invalid_token""#
+        );
+        let forbidden = FhirError(Error::Forbidden("no scope".into())).into_response();
+        assert_eq!(forbidden.status(), StatusCode::FORBIDDEN);
+        assert_eq!(
+            forbidden.headers()[header::WWW_AUTHENTICATE],
+            r#"Bearer realm="fhir", error="insufficient_scope""#
+        );
+        let not_found = FhirError(Error::UnknownRoute("/x".into())).into_response();
+        assert!(not_found.headers().get(header::WWW_AUTHENTICATE).is_none());
     }
 }

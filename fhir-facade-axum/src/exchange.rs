@@ -1,7 +1,9 @@
 //! What a FHIR handler needs to know about the request besides its path: the base URL, the
 //! [`Context`], the negotiated format, `Prefer` and the conditional headers; and the request body.
 
+use crate::auth::ValidatedToken;
 use crate::error::FhirError;
+use crate::guard::Authenticated;
 use crate::response::version_of_etag;
 use crate::router::AppState;
 use axum::body::Bytes;
@@ -12,6 +14,7 @@ use axum::http::{HeaderMap, header};
 use fhir_facade_core::search::Handling;
 use fhir_facade_core::{Context, Error, Resource};
 use serde::de::DeserializeOwned;
+use std::sync::Arc;
 
 /// The request id header, taken from the client or generated.
 pub(crate) const X_REQUEST_ID: &str = "x-request-id";
@@ -34,6 +37,8 @@ pub(crate) struct Exchange {
     /// The base URL the client used, for links, `fullUrl` and `Location`.
     pub(crate) base: String,
     pub(crate) ctx: Context,
+    /// The request's validated bearer token, when the routes are protected.
+    pub(crate) token: Option<Arc<ValidatedToken>>,
     /// The query string, URL-encoded, as it came.
     pub(crate) query: String,
     pub(crate) pretty: bool,
@@ -65,6 +70,10 @@ impl FromRequestParts<AppState> for Exchange {
         Ok(Exchange {
             base: base_url(parts, state.base_url.as_deref()),
             ctx: context(parts),
+            token: parts
+                .extensions
+                .get::<Authenticated>()
+                .map(|Authenticated(token)| token.clone()),
             pretty,
             handling,
             prefer_return,
@@ -77,9 +86,14 @@ impl FromRequestParts<AppState> for Exchange {
 }
 
 /// The one place where the [`Context`] of a request is built, so that whatever narrows a request
-/// (the request id now, authorization constraints later) reaches every interaction alike.
+/// (the request id, the access policy of the bearer token) reaches every interaction alike. The
+/// token was validated once by the [guard](crate::guard), which refuses requests without one
+/// when auth is configured.
 fn context(parts: &Parts) -> Context {
     let mut ctx = Context::new();
+    if let Some(Authenticated(token)) = parts.extensions.get::<Authenticated>() {
+        ctx = ctx.with_access(token.access_policy());
+    }
     if let Some(id) = parts
         .headers
         .get(X_REQUEST_ID)

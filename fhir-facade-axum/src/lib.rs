@@ -7,6 +7,7 @@
 //! | route | interaction |
 //! |---|---|
 //! | `GET /metadata` | CapabilityStatement |
+//! | `GET /.well-known/smart-configuration` | SMART discovery (with [`FhirRouterBuilder::auth`]) |
 //! | `GET /{type}`, `POST /{type}/_search` | search (form body merged with the URL query) |
 //! | `GET /Patient/{id}/{type}` | search in the Patient compartment |
 //! | `GET /{type}/{id}`, `GET /{type}/{id}/_history/{vid}` | read (`If-None-Match` → 304), vread |
@@ -20,6 +21,11 @@
 //! ([`FhirError`]). Search and history Bundles are streamed entry by entry. `$operation`s are not
 //! served. `/healthz`, `/readyz` and `/metrics` live on the top-level router ([`ops_router`],
 //! added by [`serve`]), outside the FHIR base.
+//!
+//! With [`FhirRouterBuilder::auth`] every route but `/metadata`, the SMART document and CORS
+//! preflights needs a SMART on FHIR bearer token, validated once per request; its scopes bound
+//! every interaction (401 / 403 with RFC 6750 `WWW-Authenticate` challenges). With
+//! [`FhirRouterBuilder::audit`] each interaction on resources is recorded as an `AuditEvent`.
 //!
 //! ```
 //! use async_trait::async_trait;
@@ -66,6 +72,7 @@ pub mod auth;
 mod batch;
 mod error;
 mod exchange;
+mod guard;
 mod observe;
 mod ops;
 mod response;

@@ -1,8 +1,10 @@
 //! [`FhirRouter`]: the FHIR REST routes over a [`Facade`], as an `axum::Router`.
 
+use crate::auth::{AuditSink, AuthError, TokenValidator};
 use crate::batch;
-use crate::error::FhirError;
+use crate::error::{FhirError, unavailable};
 use crate::exchange::{Exchange, FormQuery, JsonResource, Return, Segments, X_REQUEST_ID};
+use crate::guard::{Audit, Guard, guard};
 use crate::observe::{observe, reject_operations};
 use crate::ops::Ops;
 use crate::response::{
@@ -19,6 +21,7 @@ use fhir_facade_core::capability::Implementation;
 use fhir_facade_core::compartment::patient_compartment_params;
 use fhir_facade_core::error::{Issue, IssueType, Severity, operation_outcome};
 use fhir_facade_core::{CapabilityOptions, Error, Facade, SearchRequest, Updated};
+use serde_json::Value;
 use std::ops::Deref;
 use std::sync::Arc;
 use tower_http::catch_panic::CatchPanicLayer;
@@ -35,6 +38,10 @@ pub(crate) struct Shared {
     pub(crate) base_url: Option<String>,
     pub(crate) capability: CapabilityOptions,
     pub(crate) ops: Ops,
+    /// SMART on FHIR, when the routes are protected.
+    pub(crate) guard: Option<Guard>,
+    /// Where accesses are recorded, when they are.
+    pub(crate) audit: Option<Audit>,
 }
 
 /// The router's state.
@@ -65,6 +72,8 @@ impl FhirRouter {
             capability: None,
             cors_origins: None,
             ops: Ops::new(),
+            validator: None,
+            audit: None,
         }
     }
 }
@@ -78,6 +87,8 @@ pub struct FhirRouterBuilder {
     capability: Option<CapabilityOptions>,
     cors_origins: Option<Vec<HeaderValue>>,
     ops: Ops,
+    validator: Option<TokenValidator>,
+    audit: Option<Audit>,
 }
 
 impl FhirRouterBuilder {
@@ -121,6 +132,28 @@ impl FhirRouterBuilder {
         self
     }
 
+    /// Protects the routes with SMART on FHIR: every request but `GET /metadata`,
+    /// `GET /.well-known/smart-configuration` and CORS preflights needs a valid
+    /// `Authorization: Bearer` token (401 otherwise), and every interaction is limited to what
+    /// the token's scopes grant (403 otherwise). `/.well-known/smart-configuration` and, unless
+    /// [`capability`](Self::capability) sets `security`, the CapabilityStatement's
+    /// `rest.security` describe the first trusted issuer. Without it the routes are open.
+    #[must_use]
+    pub fn auth(mut self, validator: TokenValidator) -> Self {
+        self.validator = Some(validator);
+        self
+    }
+
+    /// Records one [`AccessEvent`](crate::auth::AccessEvent) per request that reaches a
+    /// resource (not `/metadata` or the SMART document), and one per entry of a batch, with its
+    /// final outcome and the token's client, user and patient. A request whose event cannot be
+    /// recorded is answered with a 500 instead.
+    #[must_use]
+    pub fn audit(mut self, sink: Arc<dyn AuditSink>) -> Self {
+        self.audit = Some(Audit(sink));
+        self
+    }
+
     /// The router.
     pub fn build(self) -> Router {
         let mut capability = self.capability.unwrap_or_else(|| {
@@ -140,11 +173,17 @@ impl FhirRouterBuilder {
             base_url: self.base_url,
             capability,
             ops: self.ops,
+            guard: self.validator.map(Guard::new),
+            audit: self.audit,
         }));
         let cors = cors(self.cors_origins);
         Router::new()
             .route("/", post(batch).fallback(method_not_allowed))
             .route("/metadata", get(metadata).fallback(method_not_allowed))
+            .route(
+                "/.well-known/smart-configuration",
+                get(smart_configuration).fallback(method_not_allowed),
+            )
             .route(
                 "/{type}",
                 get(search)
@@ -186,6 +225,7 @@ impl FhirRouterBuilder {
             .layer(CatchPanicLayer::custom(|_| {
                 FhirError(Error::Internal("a handler panicked".to_owned())).into_response()
             }))
+            .layer(axum::middleware::from_fn_with_state(state.clone(), guard))
             .layer(CompressionLayer::new())
             .layer(cors)
             .layer(axum::middleware::from_fn_with_state(state.clone(), observe))
@@ -243,9 +283,49 @@ async fn method_not_allowed(State(app): State<AppState>, method: Method, uri: Ur
     }
 }
 
+/// The CapabilityStatement; when auth is configured and no `security` was given, with the
+/// SMART endpoints of the first issuer (503 while they cannot be fetched, rather than a
+/// statement that wrongly omits them).
 async fn metadata(State(app): State<AppState>, ex: Exchange) -> Response {
-    let statement = app.facade.capability_statement(&app.capability);
-    json_response(StatusCode::OK, &statement, ex.pretty)
+    match capability_statement(&app).await {
+        Ok(statement) => json_response(StatusCode::OK, &statement, ex.pretty),
+        Err(err) => unavailable(&err),
+    }
+}
+
+/// The CapabilityStatement as served, at `/metadata` and in batches.
+pub(crate) async fn capability_statement(app: &AppState) -> Result<Value, AuthError> {
+    match &app.guard {
+        Some(guard) if app.capability.security.is_none() => {
+            let smart = guard.smart_configuration().await?;
+            let mut capability = app.capability.clone();
+            capability.security = Some(smart.smart_security());
+            Ok(app.facade.capability_statement(&capability))
+        }
+        _ => Ok(app.facade.capability_statement(&app.capability)),
+    }
+}
+
+/// `GET [base]/.well-known/smart-configuration` (SMART App Launch 2.x), as `application/json`
+/// whatever the client accepts; 404 when the routes are open.
+async fn smart_configuration(State(app): State<AppState>, uri: Uri) -> Response {
+    let Some(guard) = &app.guard else {
+        return FhirError(Error::UnknownRoute(uri.path().to_owned())).into_response();
+    };
+    match guard.smart_configuration().await {
+        Ok(smart) => {
+            let body = serde_json::to_vec(&smart.to_json()).unwrap_or_default();
+            (
+                [(
+                    header::CONTENT_TYPE,
+                    HeaderValue::from_static("application/json"),
+                )],
+                body,
+            )
+                .into_response()
+        }
+        Err(err) => unavailable(&err),
+    }
 }
 
 async fn search(

@@ -14,6 +14,8 @@ pub(crate) enum Shape<'a> {
     Root,
     /// `[base]/metadata`
     Metadata,
+    /// `[base]/.well-known/smart-configuration`
+    SmartConfiguration,
     /// `[base]/[type]`
     Type(&'a str),
     /// `[base]/[type]/_search`
@@ -44,6 +46,7 @@ impl<'a> Shape<'a> {
         match segments.as_slice() {
             [] => Shape::Root,
             ["metadata"] => Shape::Metadata,
+            [".well-known", "smart-configuration"] => Shape::SmartConfiguration,
             [t] => Shape::Type(t),
             [t, "_search"] => Shape::Search(t),
             [t, "_history"] => Shape::TypeHistory(t),
@@ -65,7 +68,21 @@ impl<'a> Shape<'a> {
             | Shape::InstanceHistory(t, _)
             | Shape::Version(t, _, _)
             | Shape::Compartment(_, _, t) => Some(t),
-            Shape::Root | Shape::Metadata | Shape::Operation(_) | Shape::Unknown => None,
+            Shape::Root
+            | Shape::Metadata
+            | Shape::SmartConfiguration
+            | Shape::Operation(_)
+            | Shape::Unknown => None,
+        }
+    }
+
+    /// The id of the resource the request is about, when it names one.
+    pub(crate) fn id(self) -> Option<&'a str> {
+        match self {
+            Shape::Instance(_, id) | Shape::InstanceHistory(_, id) | Shape::Version(_, id, _) => {
+                Some(id)
+            }
+            _ => None,
         }
     }
 
@@ -76,6 +93,7 @@ impl<'a> Shape<'a> {
         match (self, m) {
             (Shape::Root, "POST") => "batch",
             (Shape::Metadata, "GET" | "HEAD") => "capabilities",
+            (Shape::SmartConfiguration, "GET" | "HEAD") => "smart-configuration",
             (Shape::Type(_), "GET" | "HEAD") | (Shape::Search(_), "POST") => "search-type",
             (Shape::Type(_), "POST") => "create",
             (Shape::Type(_), "PUT") => "conditional-update",
@@ -102,7 +120,7 @@ impl<'a> Shape<'a> {
         };
         let candidates: Vec<(Method, bool)> = match self {
             Shape::Root => vec![(Method::POST, true)],
-            Shape::Metadata => vec![(Method::GET, true)],
+            Shape::Metadata | Shape::SmartConfiguration => vec![(Method::GET, true)],
             Shape::Type(t) => vec![
                 (Method::GET, declares(t, &[Interaction::SearchType])),
                 (Method::POST, declares(t, &[Interaction::Create])),
@@ -149,6 +167,11 @@ mod tests {
     fn paths_name_their_shape() {
         assert_eq!(Shape::parse("/"), Shape::Root);
         assert_eq!(Shape::parse("/metadata"), Shape::Metadata);
+        assert_eq!(
+            Shape::parse("/.well-known/smart-configuration"),
+            Shape::SmartConfiguration
+        );
+        assert_eq!(Shape::parse("/Patient/1/_history").id(), Some("1"));
         assert_eq!(Shape::parse("/Patient"), Shape::Type("Patient"));
         assert_eq!(Shape::parse("/Patient/_search"), Shape::Search("Patient"));
         assert_eq!(

@@ -2,6 +2,9 @@
 
 #![allow(dead_code, unreachable_pub)]
 
+pub mod idp;
+pub mod smart;
+
 use async_trait::async_trait;
 use axum::Router;
 use axum::body::Body;
@@ -322,4 +325,60 @@ pub async fn send_json(app: &Router, method: &str, uri: &str, body: Value) -> Re
         .body(Body::from(body.to_string()))
         .unwrap();
     send(app, request).await
+}
+
+/// Read-only resources of one type, searched by nothing but returned whole.
+pub struct Rows {
+    resource_type: &'static str,
+    rows: Vec<Resource>,
+}
+
+impl Rows {
+    /// `rows`, resources of `resource_type` as JSON.
+    pub fn new(resource_type: &'static str, rows: Vec<Value>) -> Self {
+        let rows = rows
+            .into_iter()
+            .map(|json| Resource::new(json).unwrap())
+            .collect();
+        Rows {
+            resource_type,
+            rows,
+        }
+    }
+}
+
+#[async_trait]
+impl ResourceProvider for Rows {
+    fn resource_type(&self) -> &str {
+        self.resource_type
+    }
+
+    fn interactions(&self) -> Interactions {
+        [Interaction::Read, Interaction::SearchType]
+            .into_iter()
+            .collect()
+    }
+
+    fn search_params(&self) -> Vec<&'static SearchParamDef> {
+        vec![r4_param(self.resource_type, "_id").unwrap()]
+    }
+
+    async fn read(&self, id: &str, _ctx: &Context) -> Result<Resource> {
+        self.rows
+            .iter()
+            .find(|r| r.id() == Some(id))
+            .cloned()
+            .ok_or_else(|| Error::NotFound {
+                resource_type: self.resource_type.into(),
+                id: id.into(),
+            })
+    }
+
+    async fn search(&self, _query: &SearchQuery, _ctx: &Context) -> Result<SearchPage> {
+        Ok(SearchPage {
+            total: Some(self.rows.len() as u64),
+            resources: self.rows.clone(),
+            ..SearchPage::default()
+        })
+    }
 }
