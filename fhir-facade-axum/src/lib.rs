@@ -15,11 +15,13 @@
 //! | `POST /{type}` | create (`If-None-Exist`) |
 //! | `PUT /{type}/{id}`, `PUT /{type}?criteria` | update (`If-Match`), conditional update |
 //! | `DELETE /{type}/{id}`, `DELETE /{type}?criteria` | delete, conditional delete (204) |
+//! | `GET /Patient/{id}/$everything` | the patient and its compartment, paged |
 //! | `POST /` | batch (a transaction is refused with a 400) |
 //!
 //! Responses are `application/fhir+json`; errors are `OperationOutcome`s, mapped in one place
-//! ([`FhirError`]). Search and history Bundles are streamed entry by entry. `$operation`s are not
-//! served. `/healthz`, `/readyz` and `/metrics` live on the top-level router ([`ops_router`],
+//! ([`FhirError`]). Search and history Bundles are streamed entry by entry. Of the `$operation`s only
+//! `GET /Patient/{id}/$everything` is served (paged by `_count`/`_offset`); the others answer 400.
+//! `/healthz`, `/readyz` and `/metrics` live on the top-level router ([`ops_router`],
 //! added by [`serve`]), outside the FHIR base.
 //!
 //! With [`FhirRouterBuilder::auth`] every route but `/metadata`, the SMART document and CORS

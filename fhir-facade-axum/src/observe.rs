@@ -77,16 +77,23 @@ pub(crate) async fn observe(
     response
 }
 
-/// `$operation`s are not served; without this guard `Patient/$validate` would be read as the
-/// resource with id `$validate`.
+/// `$operation`s other than `Patient/[id]/$everything` are not served; without this guard
+/// `Patient/$validate` would be read as the resource with id `$validate`.
 pub(crate) async fn reject_operations(request: Request, next: Next) -> Response {
     match Shape::parse(request.uri().path()) {
+        Shape::Operation(_) if is_everything(request.uri().path()) => next.run(request).await,
         Shape::Operation(operation) => FhirError(Error::BadRequest(format!(
             "the operation {operation} is not supported"
         )))
         .into_response(),
         _ => next.run(request).await,
     }
+}
+
+/// `…/Patient/[id]/$everything`, the one operation served (by the compartment route).
+fn is_everything(path: &str) -> bool {
+    let segments: Vec<&str> = path.split('/').filter(|s| !s.is_empty()).collect();
+    matches!(segments.as_slice(), [.., "Patient", id, "$everything"] if !id.starts_with('$'))
 }
 
 /// A client's id is echoed only when it is short visible ASCII, so it cannot forge log lines.

@@ -356,6 +356,13 @@ async fn compartment_search(
     ex: Exchange,
     Segments((compartment, id, resource_type)): Segments<(String, String, String)>,
 ) -> Result<Response, FhirError> {
+    if compartment == "Patient" && resource_type == "$everything" {
+        let bundle = app
+            .facade
+            .everything(&id, &ex.query, &ex.base, &ex.ctx)
+            .await?;
+        return Ok(bundle_response(bundle, ex.pretty));
+    }
     check_compartment(&compartment, &resource_type)?;
     run_search(
         &app,

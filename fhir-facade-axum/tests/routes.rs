@@ -23,7 +23,10 @@ async fn metadata_is_a_capability_statement_with_batch() {
         json!([{"code": "batch"}])
     );
     assert_eq!(statement["rest"][0]["resource"][0]["type"], "Patient");
-    assert!(!reply.body.windows(11).any(|w| w == b"$everything"));
+    assert_eq!(
+        statement["rest"][0]["resource"][0]["operation"][0]["name"],
+        "everything"
+    );
 }
 
 #[tokio::test]
@@ -506,8 +509,25 @@ async fn compartment_search_passes_the_compartment() {
 }
 
 #[tokio::test]
+async fn patient_everything_is_the_one_operation_served() {
+    let reply = get(&patients(), "/Patient/p1/$everything").await;
+    assert_eq!(reply.status, StatusCode::OK);
+    let bundle = reply.json();
+    assert_eq!(bundle["type"], "searchset");
+    assert_eq!(bundle["entry"][0]["resource"]["id"], "p1");
+    assert!(
+        bundle["link"][0]["url"]
+            .as_str()
+            .unwrap()
+            .starts_with("http://localhost/Patient/p1/$everything?")
+    );
+    let reply = get(&patients(), "/Patient/nope/$everything").await;
+    assert_eq!(reply.status, StatusCode::NOT_FOUND);
+}
+
+#[tokio::test]
 async fn operations_are_not_served() {
-    let request = Request::get("/Patient/p1/$everything")
+    let request = Request::get("/Patient/$everything")
         .header("origin", "https://app.example")
         .body(Body::empty())
         .unwrap();

@@ -359,10 +359,130 @@ impl Facade {
         Ok(included)
     }
 
-    /// The CapabilityStatement of exactly what the registered providers declare.
+    /// The CapabilityStatement of exactly what the registered providers declare, with
+    /// `Patient/$everything` when [`everything`](Self::everything) can serve it.
     pub fn capability_statement(&self, options: &CapabilityOptions) -> serde_json::Value {
         let providers: Vec<Arc<dyn ResourceProvider>> = self.providers.values().cloned().collect();
-        capability_statement(&providers, options)
+        let mut statement = capability_statement(&providers, options);
+        if self.serves_everything() {
+            let resources = statement["rest"][0]["resource"].as_array_mut();
+            if let Some(patient) = resources
+                .into_iter()
+                .flatten()
+                .find(|r| r["type"] == "Patient")
+            {
+                patient["operation"] = serde_json::json!([{
+                    "name": "everything",
+                    "definition": "http://hl7.org/fhir/OperationDefinition/Patient-everything",
+                }]);
+            }
+        }
+        statement
+    }
+
+    /// Whether `Patient/$everything` can be served: Patient is readable.
+    pub fn serves_everything(&self) -> bool {
+        self.providers
+            .get("Patient")
+            .is_some_and(|p| p.interactions().contains(Interaction::Read))
+    }
+
+    /// `GET [base]/Patient/[id]/$everything`: the patient and every resource of a served type in
+    /// its compartment, as one searchset paged by `_count` and `_offset`.
+    ///
+    /// The page is cut from the concatenation patient, then each type in name order, each by id:
+    /// one count per type, then one search per type the page touches. Types the caller may not
+    /// search are left out, as for `_include`.
+    pub async fn everything(
+        &self,
+        patient_id: &str,
+        query: &str,
+        base_url: &str,
+        ctx: &Context,
+    ) -> Result<Bundle> {
+        if !self.serves_everything() {
+            return Err(Error::not_supported("Patient", "$everything"));
+        }
+        let mut parsed = SearchQuery::parse(
+            "Patient",
+            query,
+            &SupportedParams::new(),
+            &ParseOptions {
+                handling: Handling::Strict,
+                base_url: Some(base_url),
+            },
+        )?;
+        if matches!(parsed.result.page, Some(PageToken::Cursor(_))) {
+            return Err(Error::invalid_search(
+                "_cursor",
+                "$everything pages by _offset",
+            ));
+        }
+        let count = u64::from(self.page_size.effective(parsed.result.count).max(1));
+        parsed.result.count = Some(count as u32);
+        let offset = match parsed.result.page {
+            Some(PageToken::Offset(offset)) => offset,
+            _ => 0,
+        };
+        let patient = self.read("Patient", patient_id, ctx).await?;
+        let mut compartment_ctx = ctx.clone();
+        compartment_ctx.constraints.push(Constraint::Compartment {
+            compartment_type: "Patient".to_owned(),
+            id: patient_id.to_owned(),
+        });
+        // How many resources each type holds in the compartment.
+        let mut sources = Vec::new();
+        for (resource_type, provider) in &self.providers {
+            if resource_type == "Patient"
+                || crate::compartment::patient_compartment_params(resource_type).is_empty()
+                || !provider.interactions().contains(Interaction::SearchType)
+            {
+                continue;
+            }
+            let Some(scoped) =
+                self.scoped_include(&compartment_ctx, resource_type, Interaction::SearchType)?
+            else {
+                continue;
+            };
+            let mut probe = SearchQuery::new(resource_type.clone());
+            probe.result.count = Some(0);
+            probe.result.summary = Some(Summary::Count);
+            probe.result.total = Some(crate::search::TotalMode::Accurate);
+            let total = provider
+                .search(&probe, &scoped)
+                .await?
+                .total
+                .ok_or_else(|| {
+                    Error::Internal(format!("{resource_type} gave no total for $everything"))
+                })?;
+            sources.push((provider, scoped, total));
+        }
+        let grand_total = 1 + sources.iter().map(|(_, _, total)| total).sum::<u64>();
+        let end = offset.saturating_add(count).min(grand_total);
+        let mut resources = Vec::new();
+        if offset == 0 {
+            resources.push(patient);
+        }
+        let mut start = 1u64;
+        for (provider, scoped, total) in sources {
+            let (from, to) = (start.max(offset), (start + total).min(end));
+            if from < to {
+                let mut slice = SearchQuery::new(provider.resource_type());
+                slice.result.count = Some((to - from) as u32);
+                slice.result.page = Some(PageToken::Offset(from - start));
+                let page = provider.search(&slice, &scoped).await?;
+                resources.extend(confine(page.resources, &scoped, base_url));
+            }
+            start += total;
+        }
+        let page = crate::SearchPage {
+            resources,
+            total: Some(grand_total),
+            next: (end < grand_total).then_some(PageToken::Offset(end)),
+            previous: (offset > 0).then(|| PageToken::Offset(offset.saturating_sub(count))),
+        };
+        let path = format!("Patient/{patient_id}/$everything");
+        Ok(searchset(base_url, &path, &parsed, page, Vec::new()))
     }
 
     /// `GET [base]/[type]/[id]/_history` (`id` given) or `GET [base]/[type]/_history`.
@@ -687,6 +807,9 @@ mod tests {
         searches: AtomicUsize,
         batch_reads: AtomicUsize,
         seen_constraints: std::sync::Mutex<Vec<Constraint>>,
+        /// Whether searches apply compartment constraints, as a SQL provider does; off, the
+        /// tests see the facade's own check at work.
+        honours_compartments: bool,
     }
 
     impl Memory {
@@ -705,6 +828,7 @@ mod tests {
                 searches: AtomicUsize::new(0),
                 batch_reads: AtomicUsize::new(0),
                 seen_constraints: Default::default(),
+                honours_compartments: false,
             }
         }
 
@@ -772,6 +896,15 @@ mod tests {
                 .rows
                 .iter()
                 .filter(|r| query.criteria.iter().all(|c| self.matches(r, c)))
+                .filter(|r| {
+                    !self.honours_compartments
+                        || ctx.constraints.iter().all(|c| match c {
+                            Constraint::Compartment { id, .. } => {
+                                crate::compartment::contains(r, "Patient", id, None)
+                            }
+                            Constraint::Criterion(_) => true,
+                        })
+                })
                 .cloned()
                 .collect();
             let count = query.result.count.unwrap_or(20) as usize;
@@ -791,6 +924,10 @@ mod tests {
     }
 
     fn fixture() -> (Facade, Arc<Memory>, Arc<Memory>) {
+        fixture_honouring(false)
+    }
+
+    fn fixture_honouring(honours_compartments: bool) -> (Facade, Arc<Memory>, Arc<Memory>) {
         let patients = Arc::new(Memory::new(
             "Patient",
             None,
@@ -799,7 +936,9 @@ mod tests {
                 json!({"resourceType": "Patient", "id": "p2"}),
             ],
         ));
-        let observations = Arc::new(Memory::new(
+        let observations = Arc::new(Memory {
+            honours_compartments,
+            ..Memory::new(
             "Observation",
             Some("subject"),
             (1..=5)
@@ -809,7 +948,8 @@ mod tests {
                            "code": {"text": "x"}, "subject": {"reference": format!("Patient/{patient}")}})
                 })
                 .collect(),
-        ));
+        )
+        });
         let facade = Facade::builder()
             .shared_provider(patients.clone())
             .shared_provider(observations.clone())
@@ -1108,6 +1248,49 @@ mod tests {
                 .status(),
             403
         );
+    }
+
+    #[tokio::test]
+    async fn everything_pages_over_the_patient_and_its_compartment() {
+        let (facade, ..) = fixture_honouring(true);
+        let mut query = "_count=2".to_owned();
+        let mut seen = Vec::new();
+        for _ in 0..5 {
+            let bundle = facade
+                .everything("p1", &query, BASE, &Context::new())
+                .await
+                .unwrap()
+                .to_json();
+            assert_eq!(bundle["total"], 4);
+            seen.extend(ids(&bundle, "match"));
+            match link(&bundle, "next") {
+                Some(next) => {
+                    assert!(next.starts_with(&format!("{BASE}/Patient/p1/$everything?")));
+                    query = next.split_once('?').unwrap().1.to_owned();
+                }
+                None => break,
+            }
+        }
+        assert_eq!(seen, ["p1", "o1", "o2", "o3"]);
+        let err = facade
+            .everything("nope", "", BASE, &Context::new())
+            .await
+            .unwrap_err();
+        assert_eq!(err.status(), 404);
+        let statement = facade.capability_statement(&CapabilityOptions::new(
+            "2026-01-01",
+            crate::capability::Implementation {
+                description: "t".into(),
+                url: None,
+            },
+        ));
+        let patient = statement["rest"][0]["resource"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|r| r["type"] == "Patient")
+            .unwrap();
+        assert_eq!(patient["operation"][0]["name"], "everything");
     }
 
     #[test]
