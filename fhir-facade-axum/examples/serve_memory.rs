@@ -67,7 +67,10 @@ async fn main() -> std::result::Result<(), Box<dyn std::error::Error + Send + Sy
         .collect::<Result<Vec<_>>>()?;
     let facade = Facade::builder().provider(Patients(patients)).build()?;
     let ops = Ops::new();
-    let fhir = FhirRouter::builder(facade).ops(ops.clone()).build();
+    let fhir = FhirRouter::builder(facade)
+        .ops(ops.clone())
+        .cors_origins_from_env()?
+        .build();
     let app = Router::new().nest("/fhir", fhir);
     let shutdown = ShutdownConfig {
         drain: Duration::from_secs(2),

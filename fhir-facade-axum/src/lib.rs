@@ -84,5 +84,5 @@ mod shape;
 
 pub use error::FhirError;
 pub use ops::{Metrics, Ops, ops_router};
-pub use router::{FhirRouter, FhirRouterBuilder};
+pub use router::{CORS_ORIGINS_ENV, FhirRouter, FhirRouterBuilder};
 pub use server::{ShutdownConfig, init_tracing, serve, serve_with_shutdown};

@@ -44,6 +44,9 @@ pub(crate) struct Shared {
     pub(crate) audit: Option<Audit>,
 }
 
+/// The environment variable [`FhirRouterBuilder::cors_origins_from_env`] reads.
+pub const CORS_ORIGINS_ENV: &str = "FHIR_FACADE_CORS_ORIGINS";
+
 /// The router's state.
 #[derive(Debug, Clone)]
 pub(crate) struct AppState(Arc<Shared>);
@@ -122,6 +125,35 @@ impl FhirRouterBuilder {
     pub fn cors_origins(mut self, origins: impl IntoIterator<Item = HeaderValue>) -> Self {
         self.cors_origins = Some(origins.into_iter().collect());
         self
+    }
+
+    /// The CORS origins from `FHIR_FACADE_CORS_ORIGINS` (comma-separated), when it is set; unset
+    /// or empty, any origin stays allowed. An origin that is not a valid header value is a
+    /// configuration error, reported rather than dropped, so a typo cannot open or close the
+    /// server by surprise.
+    pub fn cors_origins_from_env(self) -> Result<Self, Error> {
+        self.cors_origins_from(std::env::var(CORS_ORIGINS_ENV).ok().as_deref())
+    }
+
+    fn cors_origins_from(self, value: Option<&str>) -> Result<Self, Error> {
+        let origins: Vec<&str> = value
+            .unwrap_or_default()
+            .split(',')
+            .map(str::trim)
+            .filter(|o| !o.is_empty())
+            .collect();
+        if origins.is_empty() {
+            return Ok(self);
+        }
+        let parsed = origins
+            .into_iter()
+            .map(|o| {
+                HeaderValue::from_str(o).map_err(|_| {
+                    Error::Internal(format!("{CORS_ORIGINS_ENV}: {o:?} is not a valid origin"))
+                })
+            })
+            .collect::<Result<Vec<_>, _>>()?;
+        Ok(self.cors_origins(parsed))
     }
 
     /// The operational state the requests are recorded in (metrics, draining); share it with
@@ -576,4 +608,38 @@ fn written(ex: &Exchange, updated: Updated) -> Response {
         }
     }
     response
+}
+
+#[cfg(test)]
+mod cors_configuration {
+    use super::*;
+
+    fn builder() -> FhirRouterBuilder {
+        FhirRouter::builder(Facade::builder().build().unwrap())
+    }
+
+    #[test]
+    fn origins_come_from_a_comma_separated_list() {
+        let configured = builder()
+            .cors_origins_from(Some("https://a.example, https://b.example,"))
+            .unwrap();
+        assert_eq!(
+            configured.cors_origins,
+            Some(vec![
+                HeaderValue::from_static("https://a.example"),
+                HeaderValue::from_static("https://b.example"),
+            ])
+        );
+        for open in [None, Some(""), Some(" , ")] {
+            assert_eq!(
+                builder().cors_origins_from(open).unwrap().cors_origins,
+                None
+            );
+        }
+        assert!(
+            builder()
+                .cors_origins_from(Some("https://a\nexample"))
+                .is_err()
+        );
+    }
 }
