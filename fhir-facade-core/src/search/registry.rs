@@ -98,23 +98,8 @@ impl SearchParamDef {
 const COMMON: &str = "Resource";
 
 /// The resource types that [`r4::PARAMS`] has definitions for (besides the common `Resource` ones),
-/// sorted.
-pub const R4_RESOURCE_TYPES: &[&str] = &[
-    "AllergyIntolerance",
-    "Condition",
-    "DiagnosticReport",
-    "Encounter",
-    "Immunization",
-    "Location",
-    "Medication",
-    "MedicationRequest",
-    "Observation",
-    "Organization",
-    "Patient",
-    "Practitioner",
-    "PractitionerRole",
-    "Procedure",
-];
+/// sorted; generated with the table.
+pub use r4::RESOURCE_TYPES as R4_RESOURCE_TYPES;
 
 /// The definitions in [`r4::PARAMS`] whose `resource_type` is exactly `resource_type`, sorted by code.
 fn r4_own(resource_type: &str) -> &'static [SearchParamDef] {

@@ -5,6 +5,24 @@
 
 use super::{Component, SearchParamDef, SearchParamType};
 
+/// The resource types [`PARAMS`] has definitions for (besides the common `Resource` ones), sorted.
+pub const RESOURCE_TYPES: &[&str] = &[
+    "AllergyIntolerance",
+    "Condition",
+    "DiagnosticReport",
+    "Encounter",
+    "Immunization",
+    "Location",
+    "Medication",
+    "MedicationRequest",
+    "Observation",
+    "Organization",
+    "Patient",
+    "Practitioner",
+    "PractitionerRole",
+    "Procedure",
+];
+
 /// The R4 search parameter definitions, sorted by (`resource_type`, `code`).
 pub static PARAMS: &[SearchParamDef] = &[
     SearchParamDef {
