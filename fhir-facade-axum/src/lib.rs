@@ -22,7 +22,8 @@
 //! ([`FhirError`]). Search and history Bundles are streamed entry by entry. Of the `$operation`s only
 //! `GET /Patient/{id}/$everything` is served (paged by `_count`/`_offset`); the others answer 400.
 //! `/healthz`, `/readyz` and `/metrics` live on the top-level router ([`ops_router`],
-//! added by [`serve`]), outside the FHIR base.
+//! added by [`serve`]), outside the FHIR base. A binary reads where it listens, its public base
+//! and its authorization from the environment with [`ServerSettings`].
 //!
 //! With [`FhirRouterBuilder::auth`] every route but `/metadata`, the SMART document and CORS
 //! preflights needs a SMART on FHIR bearer token, validated once per request; its scopes bound
@@ -80,9 +81,11 @@ mod ops;
 mod response;
 mod router;
 mod server;
+pub mod settings;
 mod shape;
 
 pub use error::FhirError;
 pub use ops::{Metrics, Ops, ops_router};
 pub use router::{CORS_ORIGINS_ENV, FhirRouter, FhirRouterBuilder};
 pub use server::{ShutdownConfig, init_tracing, serve, serve_with_shutdown};
+pub use settings::ServerSettings;

@@ -31,7 +31,7 @@ mod row;
 
 pub use database::{Database, Pool};
 pub use error::SqlxError;
-pub use fhir_facade_core::sql::RowMapper;
+pub use fhir_facade_core::sql::{RowMapper, SqlRow};
 pub use row::Row;
 
 /// A resource type served from one mapped table of a sqlx [`Database`].

@@ -34,7 +34,7 @@ mod row;
 pub use config::config_from_url;
 pub use database::Database;
 pub use error::TiberiusError;
-pub use fhir_facade_core::sql::RowMapper;
+pub use fhir_facade_core::sql::{RowMapper, SqlRow};
 pub use pool::Pool;
 pub use row::Row;
 

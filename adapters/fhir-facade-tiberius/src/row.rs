@@ -117,3 +117,27 @@ impl Row {
         value.map_err(|e| column_error(column, e))
     }
 }
+
+/// The driver-independent accessors, so one [`RowMapper`](fhir_facade_core::sql::RowMapper)
+/// serves every database.
+impl fhir_facade_core::sql::SqlRow for Row {
+    fn get_opt_i64(&self, column: &str) -> fhir_facade_core::Result<Option<i64>> {
+        Ok(Row::get_opt_i64(self, column)?)
+    }
+
+    fn get_opt_str(&self, column: &str) -> fhir_facade_core::Result<Option<String>> {
+        Ok(Row::get_opt_str(self, column)?)
+    }
+
+    fn get_opt_timestamp(&self, column: &str) -> fhir_facade_core::Result<Option<OffsetDateTime>> {
+        Ok(Row::get_opt_timestamp(self, column)?)
+    }
+
+    fn get_opt_date(&self, column: &str) -> fhir_facade_core::Result<Option<Date>> {
+        Ok(Row::get_opt_date(self, column)?)
+    }
+
+    fn get_opt_decimal(&self, column: &str) -> fhir_facade_core::Result<Option<Decimal>> {
+        Ok(Row::get_opt_decimal(self, column)?)
+    }
+}

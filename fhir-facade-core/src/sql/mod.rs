@@ -37,6 +37,7 @@
 pub mod dialect;
 pub mod mapping;
 pub mod provider;
+pub mod row;
 pub mod text;
 pub mod translator;
 
@@ -44,5 +45,6 @@ pub use dialect::{
     Dialect, LikePattern, MsSqlDialect, MySqlDialect, PgDialect, SqliteDialect, dialect_for_url,
 };
 pub use provider::{Executor, RowMapper, SqlProvider};
+pub use row::SqlRow;
 pub use text::{FOLD_MAP, escape_like, fold};
 pub use translator::{SqlPlan, SqlTranslator};
