@@ -203,7 +203,13 @@ impl Facade {
             });
         }
         let mut page = provider.search(&query, &search_ctx).await?;
+        let returned = page.resources.len();
         page.resources = confine(page.resources, &search_ctx, request.base_url);
+        if page.resources.len() < returned {
+            // The provider ignored a constraint, so its total counted what the caller may not
+            // see: how much another patient has is not for this caller either.
+            page.total = None;
+        }
         let included = if query.result.summary == Some(Summary::Count) {
             Vec::new()
         } else {
@@ -514,11 +520,26 @@ impl Facade {
         )?;
         parsed.result.count = Some(self.page_size.effective(parsed.result.count).max(1));
         let ctx = self.scoped(ctx, resource_type, interaction)?;
-        let page = match id {
+        let mut page = match id {
             Some(id) => provider.history_instance(id, &parsed, &ctx).await?,
             None => provider.history_type(&parsed, &ctx).await?,
         };
+        let returned = page.resources.len();
         let resources = confine(page.resources, &ctx, base_url);
+        if resources.len() < returned {
+            // As for a search: a total counted past the constraints is not shown.
+            page.total = None;
+            // Versions that all lie outside the caller's compartment are a resource it may not
+            // see: "not found", like a read, instead of an empty history that tells it exists.
+            if let Some(id) = id
+                && resources.is_empty()
+            {
+                return Err(Error::NotFound {
+                    resource_type: resource_type.to_owned(),
+                    id: id.to_owned(),
+                });
+            }
+        }
         let base = base_url.trim_end_matches('/');
         let path = match id {
             Some(id) => format!("{resource_type}/{id}/_history"),
@@ -1201,6 +1222,84 @@ mod tests {
             facade.read("Observation", "o1", &p1).await.unwrap().id(),
             Some("o1")
         );
+    }
+
+    /// Forgets constraints like the test `Memory`, and keeps two versions of each patient.
+    struct ForgetfulHistory;
+
+    #[async_trait]
+    impl ResourceProvider for ForgetfulHistory {
+        fn resource_type(&self) -> &str {
+            "Patient"
+        }
+
+        fn interactions(&self) -> Interactions {
+            [Interaction::Read, Interaction::HistoryInstance]
+                .into_iter()
+                .collect()
+        }
+
+        async fn read(&self, id: &str, _ctx: &Context) -> Result<Resource> {
+            Resource::new(json!({"resourceType": "Patient", "id": id}))
+        }
+
+        async fn history_instance(
+            &self,
+            id: &str,
+            _query: &SearchQuery,
+            _ctx: &Context,
+        ) -> Result<SearchPage> {
+            if !["p1", "p2"].contains(&id) {
+                return Err(Error::NotFound {
+                    resource_type: "Patient".into(),
+                    id: id.into(),
+                });
+            }
+            let version = |v: &str| {
+                Resource::new(json!({"resourceType": "Patient", "id": id,
+                                     "meta": {"versionId": v}}))
+                .unwrap()
+            };
+            Ok(SearchPage {
+                total: Some(2),
+                resources: vec![version("2"), version("1")],
+                ..SearchPage::default()
+            })
+        }
+    }
+
+    #[tokio::test]
+    async fn a_forgetful_provider_leaks_neither_counts_nor_existence() {
+        let (facade, ..) = fixture();
+        let p1 = token("patient/Patient.rs patient/Observation.rs", Some("p1"));
+        // The provider counted all five observations; three are p1's.
+        let bundle = facade
+            .search(&request("Observation", "_total=accurate"), &p1)
+            .await
+            .unwrap()
+            .to_json();
+        assert_eq!(ids(&bundle, "match"), ["o1", "o2", "o3"]);
+        assert!(bundle.get("total").is_none(), "{bundle}");
+        // A provider that honours the compartment keeps its total.
+        let (honest, ..) = fixture_honouring(true);
+        let bundle = honest
+            .search(&request("Observation", "_total=accurate"), &p1)
+            .await
+            .unwrap()
+            .to_json();
+        assert_eq!(bundle["total"], 3);
+
+        let facade = Facade::builder()
+            .provider(ForgetfulHistory)
+            .build()
+            .unwrap();
+        let history = |id: &'static str| facade.history("Patient", Some(id), "", BASE, &p1);
+        let own = history("p1").await.unwrap().to_json();
+        assert_eq!(own["entry"].as_array().unwrap().len(), 2);
+        assert_eq!(own["total"], 2);
+        // Another patient's history is answered like one that does not exist.
+        assert_eq!(history("p2").await.unwrap_err().status(), 404);
+        assert_eq!(history("p9").await.unwrap_err().status(), 404);
     }
 
     #[tokio::test]
