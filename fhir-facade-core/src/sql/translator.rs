@@ -16,7 +16,7 @@
 //! - `:above` and `:below` on tokens (subsumption) and references (hierarchies) need a
 //!   terminology server or hierarchy the facade does not have, and fail with
 //!   [`Error::UnsupportedSearch`]; on uri parameters they compare path segments (see
-//!   [`uri`](super::uri));
+//!   [`uri`]);
 //! - `reference:identifier` follows the foreign key to the target and searches the token
 //!   parameter the [`ReferenceMapping::identifier`] names there; a reference that declares none
 //!   fails with [`Error::UnsupportedSearch`];
