@@ -220,7 +220,7 @@ const CASES: &[(&str, &str, &str, Option<&str>)] = &[
     (
         "token_in",
         "Observation",
-        "code:in=http://example.org/vs/lab",
+        "code:in=http://example.org/vs/lab,http://example.org/vs/lab",
         None,
     ),
     (

@@ -708,10 +708,17 @@ impl SqlTranslator {
             }
             (ParamMapping::Token(token), Some(Modifier::In | Modifier::NotIn)) => {
                 let code = code_expr(token);
+                // A repeated URL would repeat its whole expansion; only the schema's value sets
+                // then bound the number of bound values, not the client.
+                let mut expanded: Vec<&str> = Vec::new();
                 for value in values {
                     let SearchValue::String(url) = value else {
                         return Err(misfit());
                     };
+                    if expanded.contains(&url.as_str()) {
+                        continue;
+                    }
+                    expanded.push(url);
                     let Some(codes) = self.schema.value_set_codes(url) else {
                         return Err(unsupported(
                             name,
