@@ -384,3 +384,31 @@ fn unmapped_and_unsupported_searches_fail() {
         .unwrap_err();
     assert_eq!(err.status(), 400);
 }
+
+#[test]
+fn searches_binding_more_values_than_the_database_accepts_are_a_400() {
+    let schema = Arc::new(schema());
+    let ids: Vec<String> = (1..=2_500).map(|n| n.to_string()).collect();
+    let query = format!("_id={}", ids.join(","));
+    for (name, dialect) in dialects() {
+        let translator = SqlTranslator {
+            dialect,
+            schema: schema.clone(),
+        };
+        let params = translator.schema.supported_params();
+        let parsed =
+            SearchQuery::parse("Patient", &query, &params, &ParseOptions::default()).unwrap();
+        let result = translator.translate(&parsed, &[]);
+        if dialect.max_bind_values() < 2_500 {
+            match result {
+                Err(fhir_facade_core::Error::InvalidSearch { param, message }) => {
+                    assert_eq!(param, "_id", "{name}");
+                    assert!(message.contains("2000"), "{name}: {message}");
+                }
+                other => panic!("{name}: {other:?}"),
+            }
+        } else {
+            assert!(result.is_ok(), "{name}: {result:?}");
+        }
+    }
+}

@@ -333,6 +333,9 @@ impl SqlTranslator {
                 Ok(select)
             })
             .transpose()?;
+        for statement in select.iter().chain(&count) {
+            self.check_bind_count(query, statement)?;
+        }
         Ok(SqlPlan {
             select,
             count,
@@ -345,6 +348,29 @@ impl SqlTranslator {
             ),
             backward,
         })
+    }
+
+    /// Refuses a statement with more bound values than the database accepts (a client can send
+    /// thousands of comma-separated values), naming the parameter with the most values.
+    fn check_bind_count(&self, query: &SearchQuery, statement: &SqlFragment) -> Result<()> {
+        let binds = statement.binds().count();
+        let max = self.dialect.max_bind_values();
+        if binds <= max {
+            return Ok(());
+        }
+        let param = query
+            .criteria
+            .iter()
+            .filter_map(|c| match c {
+                Criterion::Values { param, values, .. } => Some((values.len(), param.code)),
+                _ => None,
+            })
+            .max()
+            .map_or("_query", |(_, code)| code);
+        Err(Error::invalid_search(
+            param,
+            format!("the search needs {binds} values, more than the {max} this database accepts"),
+        ))
     }
 
     fn table(&self, resource_type: &str, param: &str) -> Result<&TableMapping> {
