@@ -10,6 +10,16 @@
 //!   error;
 //! - `:not` on tokens also matches rows without a value, as FHIR says; `code:not=a,b` matches
 //!   rows that have neither `a` nor `b`;
+//! - `:in` and `:not-in` on tokens expand a value set declared with
+//!   [`SqlSchema::value_set`] into its `system|code` tokens (`:not-in` then negates like
+//!   `:not`); a value set the schema does not declare fails with a 400 naming it;
+//! - `:above` and `:below` on tokens (subsumption) and references (hierarchies) need a
+//!   terminology server or hierarchy the facade does not have, and fail with
+//!   [`Error::UnsupportedSearch`]; on uri parameters they compare path segments (see
+//!   [`uri`]);
+//! - `reference:identifier` follows the foreign key to the target and searches the token
+//!   parameter the [`ReferenceMapping::identifier`] names there; a reference that declares none
+//!   fails with [`Error::UnsupportedSearch`];
 //! - date prefixes follow [`DateValue::matches`] on the range each stored value stands for (see
 //!   [`TimeKind`]); number and quantity prefixes follow [`NumberValue::matches`]; a row without a
 //!   value matches no prefix, `ne` included;
@@ -26,7 +36,7 @@ use super::mapping::{
     DateMapping, ParamMapping, QuantityMapping, ReferenceMapping, SqlSchema, TableMapping,
     TimeKind, TokenCode, TokenMapping, ValueSource,
 };
-use super::{Dialect, LikePattern, fold};
+use super::{Dialect, LikePattern, fold, uri};
 use crate::search::{
     Criterion, DateValue, Modifier, NumberValue, PageToken, Prefix, QuantityValue, ReferenceValue,
     SearchParamDef, SearchValue, Summary, TokenSystem, TokenValue, TotalMode,
@@ -53,19 +63,59 @@ pub struct SqlPlan {
     /// Whether the next page continues after the last id (a keyset cursor) rather than at an
     /// offset; true when the search is ordered by id only.
     pub keyset: bool,
+    /// Whether the page was asked for by a keyset cursor (`_cursor` or `_before`), so that a
+    /// page before it exists.
+    pub after_cursor: bool,
+    /// Whether `select` reads backwards from a `_before` cursor: its rows come in reverse
+    /// order, and the extra row tells that a page before this one exists.
+    pub backward: bool,
 }
 
 impl SqlPlan {
-    /// The token of the next page, given how many rows `select` returned and the FHIR id of the
-    /// last row kept on this page (the `limit`-th): `None` on the last page.
-    pub fn next_page(&self, fetched: usize, last_kept_id: Option<&str>) -> Option<PageToken> {
-        if (fetched as u64) <= self.limit {
-            return None;
+    /// How many of the `fetched` rows of `select` belong to the page (the extra one only tells
+    /// that more rows follow in the direction read).
+    pub fn kept(&self, fetched: usize) -> usize {
+        fetched.min(usize::try_from(self.limit).unwrap_or(usize::MAX))
+    }
+
+    /// The `next` and `previous` tokens of the page, given how many rows `select` returned
+    /// and the FHIR ids of the first and last resources of the page in search order (after
+    /// [`backward`](Self::backward) rows are put back in order).
+    pub fn links(
+        &self,
+        fetched: usize,
+        first_id: Option<&str>,
+        last_id: Option<&str>,
+    ) -> (Option<PageToken>, Option<PageToken>) {
+        let more = fetched as u64 > self.limit;
+        if !self.keyset {
+            let next = more.then_some(PageToken::Offset(self.offset + self.limit));
+            let previous = (self.offset > 0)
+                .then(|| PageToken::Offset(self.offset.saturating_sub(self.limit)));
+            return (next, previous);
         }
-        if self.keyset {
-            last_kept_id.map(|id| PageToken::Cursor(id.to_owned()))
+        let cursor =
+            |id: Option<&str>, token: fn(String) -> PageToken| id.map(|i| token(i.to_owned()));
+        if self.backward {
+            // A page read backwards was reached from the page after it.
+            let previous = if more {
+                cursor(first_id, PageToken::Before)
+            } else {
+                None
+            };
+            (cursor(last_id, PageToken::Cursor), previous)
         } else {
-            Some(PageToken::Offset(self.offset + self.limit))
+            let next = if more {
+                cursor(last_id, PageToken::Cursor)
+            } else {
+                None
+            };
+            let previous = if self.after_cursor {
+                cursor(first_id, PageToken::Before)
+            } else {
+                None
+            };
+            (next, previous)
         }
     }
 }
@@ -247,24 +297,26 @@ impl SqlTranslator {
             _ => None,
         };
         let mut offset = 0;
+        let mut backward = false;
         match &result.page {
             None => {}
             Some(PageToken::Offset(n)) => offset = *n,
-            Some(PageToken::Cursor(last)) => {
+            Some(PageToken::Cursor(edge) | PageToken::Before(edge)) => {
+                backward = matches!(result.page, Some(PageToken::Before(_)));
+                let param = if backward { "_before" } else { "_cursor" };
                 let Some(descending) = keyset else {
                     return Err(Error::invalid_search(
-                        "_cursor",
+                        param,
                         "a cursor only pages searches sorted by _id",
                     ));
                 };
-                let key = table.id_kind.key(last).ok_or_else(|| {
-                    Error::invalid_search("_cursor", "not a cursor of this search")
-                })?;
-                conditions.push(binary(
-                    &table.id_expr,
-                    if descending { "<" } else { ">" },
-                    key,
-                ));
+                let key = table
+                    .id_kind
+                    .key(edge)
+                    .ok_or_else(|| Error::invalid_search(param, "not a cursor of this search"))?;
+                // Rows after the cursor in search order, or before it when reading backwards.
+                let op = if descending != backward { "<" } else { ">" };
+                conditions.push(binary(&table.id_expr, op, key));
             }
         }
         let select = (!count_only)
@@ -276,18 +328,49 @@ impl SqlTranslator {
                     table.alias
                 ));
                 select.append(where_clause(table, conditions));
-                select.push(format!(" ORDER BY {}", self.order(table, query)?));
+                select.push(format!(" ORDER BY {}", self.order(table, query, backward)?));
                 self.dialect.paginate(&mut select, limit + 1, offset);
                 Ok(select)
             })
             .transpose()?;
+        for statement in select.iter().chain(&count) {
+            self.check_bind_count(query, statement)?;
+        }
         Ok(SqlPlan {
             select,
             count,
             limit,
             offset,
             keyset: keyset.is_some(),
+            after_cursor: matches!(
+                result.page,
+                Some(PageToken::Cursor(_) | PageToken::Before(_))
+            ),
+            backward,
         })
+    }
+
+    /// Refuses a statement with more bound values than the database accepts (a client can send
+    /// thousands of comma-separated values), naming the parameter with the most values.
+    fn check_bind_count(&self, query: &SearchQuery, statement: &SqlFragment) -> Result<()> {
+        let binds = statement.binds().count();
+        let max = self.dialect.max_bind_values();
+        if binds <= max {
+            return Ok(());
+        }
+        let param = query
+            .criteria
+            .iter()
+            .filter_map(|c| match c {
+                Criterion::Values { param, values, .. } => Some((values.len(), param.code)),
+                _ => None,
+            })
+            .max()
+            .map_or("_query", |(_, code)| code);
+        Err(Error::invalid_search(
+            param,
+            format!("the search needs {binds} values, more than the {max} this database accepts"),
+        ))
     }
 
     fn table(&self, resource_type: &str, param: &str) -> Result<&TableMapping> {
@@ -296,7 +379,9 @@ impl SqlTranslator {
             .ok_or_else(|| unsupported(param, format!("{resource_type} is not mapped to a table")))
     }
 
-    fn order(&self, table: &TableMapping, query: &SearchQuery) -> Result<String> {
+    /// The `ORDER BY` list; `reverse` flips the id order, which is the whole order of a keyset
+    /// search (only those read backwards).
+    fn order(&self, table: &TableMapping, query: &SearchQuery, reverse: bool) -> Result<String> {
         let mut items = Vec::new();
         let mut by_id = None;
         for key in &query.result.sort {
@@ -316,7 +401,8 @@ impl SqlTranslator {
                 )
                 | ParamMapping::Number(expr)
                 | ParamMapping::Quantity(QuantityMapping { value: expr, .. })
-                | ParamMapping::Reference(ReferenceMapping { fk: expr, .. }) => expr,
+                | ParamMapping::Reference(ReferenceMapping { fk: expr, .. })
+                | ParamMapping::Uri(expr) => expr,
                 _ => {
                     return Err(unsupported(
                         format!("_sort={}", key.param.code),
@@ -326,7 +412,11 @@ impl SqlTranslator {
             };
             items.push(self.dialect.order_by(expr, key.descending));
         }
-        let direction = if by_id == Some(true) { "DESC" } else { "ASC" };
+        let direction = if (by_id == Some(true)) != reverse {
+            "DESC"
+        } else {
+            "ASC"
+        };
         items.push(format!("{} {direction}", table.id_expr));
         Ok(items.join(", "))
     }
@@ -400,9 +490,12 @@ impl SqlTranslator {
                 param,
                 modifier,
                 values,
-            } => match param_mapping(table, param)? {
-                ParamMapping::Custom(custom) => custom(criterion, self.dialect),
-                mapping => self.values(table, param, mapping, modifier.as_ref(), values, now),
+            } => match (param_mapping(table, param)?, modifier) {
+                (ParamMapping::Custom(custom), _) => custom(criterion, self.dialect),
+                (ParamMapping::Reference(reference), Some(Modifier::Identifier)) => {
+                    self.reference_identifier(scope, param, reference, values, now)
+                }
+                (mapping, _) => self.values(table, param, mapping, modifier.as_ref(), values, now),
             },
             Criterion::Missing { param, missing } => {
                 let present = match param_mapping(table, param)? {
@@ -480,6 +573,42 @@ impl SqlTranslator {
         Ok(sql)
     }
 
+    /// `reference:identifier=system|value`: the referenced row matches `identifier=system|value`
+    /// on the target's parameter the mapping exposes (see [`ReferenceMapping::identifier`]).
+    fn reference_identifier(
+        &self,
+        scope: &Scope<'_>,
+        param: &SearchParamDef,
+        reference: &ReferenceMapping,
+        values: &[SearchValue],
+        now: OffsetDateTime,
+    ) -> Result<SqlFragment> {
+        let name = format!("{}:identifier", param.code);
+        let Some(code) = &reference.identifier else {
+            return Err(unsupported(
+                name,
+                format!(
+                    "the mapping of {} does not expose an identifier of the {} it refers to",
+                    param.code, reference.target_type
+                ),
+            ));
+        };
+        let target = self.table(&reference.target_type, &name)?;
+        // SqlSchema::new checked that the target maps this token parameter.
+        let target_param = target
+            .search_params()
+            .into_iter()
+            .find(|d| d.code == code)
+            .ok_or_else(|| unsupported(name.clone(), format!("{code} is not mapped")))?;
+        let inner = Criterion::Values {
+            param: target_param,
+            modifier: None,
+            values: values.to_vec(),
+        };
+        let link = SqlFragment::sql(format!("{} = {}", target.id_expr, reference.fk));
+        self.subquery(scope, target, link, &inner, &name, now)
+    }
+
     /// The condition that a row has a value for the parameter.
     fn presence(&self, table: &TableMapping, mapping: &ParamMapping) -> SqlFragment {
         match mapping {
@@ -499,6 +628,7 @@ impl SqlTranslator {
             }
             ParamMapping::Quantity(q) => is_not_null(&q.value),
             ParamMapping::Reference(r) => is_not_null(&r.fk),
+            ParamMapping::Uri(expr) => is_not_null(expr),
             ParamMapping::Custom(_) => {
                 unreachable!("custom mappings translate the criterion themselves ({table:?})")
             }
@@ -588,9 +718,7 @@ impl SqlTranslator {
                 }
             }
             (ParamMapping::Token(token), None | Some(Modifier::Not)) => {
-                let code = match &token.code {
-                    TokenCode::Column(expr) | TokenCode::Lookup { code: expr, .. } => expr,
-                };
+                let code = code_expr(token);
                 for value in values {
                     let SearchValue::Token(value) = value else {
                         return Err(misfit());
@@ -603,6 +731,82 @@ impl SqlTranslator {
                 } else {
                     matched
                 });
+            }
+            (ParamMapping::Token(token), Some(Modifier::In | Modifier::NotIn)) => {
+                let code = code_expr(token);
+                // A repeated URL would repeat its whole expansion; only the schema's value sets
+                // then bound the number of bound values, not the client.
+                let mut expanded: Vec<&str> = Vec::new();
+                for value in values {
+                    let SearchValue::String(url) = value else {
+                        return Err(misfit());
+                    };
+                    if expanded.contains(&url.as_str()) {
+                        continue;
+                    }
+                    expanded.push(url);
+                    let Some(codes) = self.schema.value_set_codes(url) else {
+                        return Err(unsupported(
+                            name,
+                            // Bounded: the URL comes from the client.
+                            format!("the value set {url:.200} is not known to this server"),
+                        ));
+                    };
+                    for (system, c) in codes {
+                        let token_value = TokenValue {
+                            system: TokenSystem::System(system.clone()),
+                            code: Some(c.clone()),
+                        };
+                        alternatives.push(self.token_match(token, code, &token_value));
+                    }
+                }
+                let matched = lookup(token, or(alternatives));
+                return Ok(if modifier == Some(&Modifier::NotIn) {
+                    negate(matched)
+                } else {
+                    matched
+                });
+            }
+            (ParamMapping::Token(_), Some(Modifier::Above | Modifier::Below)) => {
+                return Err(unsupported(
+                    name,
+                    "subsumption needs a terminology server, which this facade does not have; \
+                     :in with a value set declared in the mapping can list the codes instead",
+                ));
+            }
+            (ParamMapping::Reference(_), Some(Modifier::Above | Modifier::Below)) => {
+                return Err(unsupported(name, "reference hierarchies are not supported"));
+            }
+            (ParamMapping::Uri(expr), None | Some(Modifier::Below | Modifier::Above)) => {
+                for value in values {
+                    let SearchValue::String(text) = value else {
+                        return Err(misfit());
+                    };
+                    if text.contains('\0') {
+                        alternatives.push(never());
+                        continue;
+                    }
+                    alternatives.push(match modifier {
+                        None => d.exact_eq(expr, BindValue::Text(text.clone())),
+                        Some(Modifier::Below) => {
+                            let prefix = uri::below_prefix(text);
+                            let under = d.like(expr, LikePattern::StartsWith, &prefix, false);
+                            if prefix == *text {
+                                under
+                            } else {
+                                or(vec![d.exact_eq(expr, BindValue::Text(text.clone())), under])
+                            }
+                        }
+                        _ => {
+                            let above = uri::ancestors(text)
+                                .map_err(|msg| Error::invalid_search(name.clone(), msg))?;
+                            or(above
+                                .into_iter()
+                                .map(|a| d.exact_eq(expr, BindValue::Text(a)))
+                                .collect())
+                        }
+                    });
+                }
             }
             (ParamMapping::Token(token), Some(Modifier::Text)) => {
                 let Some(text_expr) = &token.text else {
@@ -624,9 +828,7 @@ impl SqlTranslator {
                 let Some((type_system, type_code)) = &token.identifier_type else {
                     return Err(unsupported(name, "no identifier type is mapped"));
                 };
-                let code = match &token.code {
-                    TokenCode::Column(expr) | TokenCode::Lookup { code: expr, .. } => expr,
-                };
+                let code = code_expr(token);
                 for value in values {
                     let SearchValue::OfType {
                         system,
@@ -927,6 +1129,14 @@ fn number_match(expr: &str, value: &NumberValue) -> SqlFragment {
     }
 }
 
+/// The expression holding a token's code: a column of the searched table, or of the lookup
+/// table inside [`lookup`]'s `EXISTS`.
+fn code_expr(token: &TokenMapping) -> &str {
+    match &token.code {
+        TokenCode::Column(expr) | TokenCode::Lookup { code: expr, .. } => expr,
+    }
+}
+
 /// Wraps a condition on a lookup table's columns in its `EXISTS`.
 fn lookup(token: &TokenMapping, condition: SqlFragment) -> SqlFragment {
     match &token.code {
@@ -1034,23 +1244,43 @@ mod tests {
     }
 
     #[test]
-    fn keyset_paging_tokens() {
+    fn paging_tokens() {
+        let cursor = |id: &str| Some(PageToken::Cursor(id.into()));
+        let before = |id: &str| Some(PageToken::Before(id.into()));
         let plan = SqlPlan {
             select: None,
             count: None,
             limit: 2,
             offset: 4,
             keyset: false,
+            after_cursor: false,
+            backward: false,
         };
-        assert_eq!(plan.next_page(2, Some("b")), None);
-        assert_eq!(plan.next_page(3, Some("b")), Some(PageToken::Offset(6)));
-        let keyset = SqlPlan {
+        let (a, b) = (Some("a"), Some("b"));
+        assert_eq!(plan.links(2, a, b), (None, Some(PageToken::Offset(2))));
+        assert_eq!(
+            plan.links(3, a, b),
+            (Some(PageToken::Offset(6)), Some(PageToken::Offset(2)))
+        );
+        let first = SqlPlan {
             keyset: true,
+            offset: 0,
             ..plan
         };
-        assert_eq!(
-            keyset.next_page(3, Some("b")),
-            Some(PageToken::Cursor("b".into()))
-        );
+        assert_eq!(first.links(3, a, b), (cursor("b"), None));
+        assert_eq!(first.links(2, a, b), (None, None));
+        let later = SqlPlan {
+            after_cursor: true,
+            ..first.clone()
+        };
+        assert_eq!(later.links(3, a, b), (cursor("b"), before("a")));
+        assert_eq!(later.links(1, a, a), (None, before("a")));
+        let back = SqlPlan {
+            backward: true,
+            ..later
+        };
+        assert_eq!(back.links(3, a, b), (cursor("b"), before("a")));
+        assert_eq!(back.links(2, a, b), (cursor("b"), None));
+        assert_eq!(back.kept(3), 2);
     }
 }
