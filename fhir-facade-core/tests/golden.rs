@@ -184,6 +184,19 @@ const CASES: &[(&str, &str, &str, Option<&str>)] = &[
     ),
     ("compartment", "Observation", "code=718-7", Some("7")),
     ("compartment_patient", "Patient", "", Some("7")),
+    // The chained Patient and the referring Observation stay inside the compartment too.
+    (
+        "compartment_chain",
+        "Observation",
+        "subject:Patient.name=smi",
+        Some("7"),
+    ),
+    (
+        "compartment_has",
+        "Patient",
+        "_has:Observation:subject:code=718-7",
+        Some("7"),
+    ),
     (
         "sort_and_offset",
         "Patient",

@@ -257,6 +257,9 @@ struct Scope<'a> {
     table: &'a TableMapping,
     /// Aliases already in use by enclosing statements.
     outer: Vec<&'a str>,
+    /// The request's compartment constraints, which hold for the rows of a chain or `_has`
+    /// subquery too: a search must not test data the caller may not see.
+    compartments: &'a [Constraint],
 }
 
 impl SqlTranslator {
@@ -269,9 +272,15 @@ impl SqlTranslator {
         now: OffsetDateTime,
     ) -> Result<SqlPlan> {
         let table = self.table(&query.resource_type, "_type")?;
+        let compartments: Vec<Constraint> = constraints
+            .iter()
+            .filter(|c| matches!(c, Constraint::Compartment { .. }))
+            .cloned()
+            .collect();
         let scope = Scope {
             table,
             outer: vec![table.alias.as_str()],
+            compartments: &compartments,
         };
         let mut conditions = Vec::new();
         for criterion in &query.criteria {
@@ -558,6 +567,7 @@ impl SqlTranslator {
         let inner_scope = Scope {
             table: other,
             outer,
+            compartments: scope.compartments,
         };
         let mut sql = SqlFragment::sql(format!(
             "EXISTS (SELECT 1 FROM {} {} WHERE ",
@@ -569,6 +579,13 @@ impl SqlTranslator {
         }
         sql.push(" AND ");
         sql.append(self.criterion(&inner_scope, inner, now)?);
+        // A chained or referring row outside the caller's compartment must not decide a match:
+        // that would tell another patient's data (`asserter:Patient.family=…`) without
+        // returning it.
+        for compartment in scope.compartments {
+            sql.push(" AND ");
+            sql.append(self.constraint(&inner_scope, compartment, now)?);
+        }
         sql.push(")");
         Ok(sql)
     }
