@@ -9,7 +9,8 @@
 //! 1. sweeps every single-resource route for every token and every known resource: read, vread
 //!    (`_history/1`), instance history, `Patient/{id}/$everything` (paged) and
 //!    `Patient/{id}/{type}` for every patient. A resource outside the token's compartment must be
-//!    answered exactly as a resource that does not exist (same status, never 200);
+//!    answered exactly as a resource that does not exist (same status, never 200); then runs
+//!    every search parameter of part 2 alone, for every token and type;
 //! 2. runs a property test (proptest) of searches: random type, random combination of the
 //!    patient-reference parameters (`patient`, `subject`, …) with own, other and absent patients,
 //!    `_id`, chains (`subject:Patient._id=…`, `encounter:Encounter.patient=…`), `_has`,
@@ -27,6 +28,7 @@
 
 use fhir_facade_core::Resource;
 use fhir_facade_core::compartment::{contains, patient_compartment_params};
+use fhir_facade_core::search::references::references;
 use fhir_facade_core::search::registry::r4_param;
 use proptest::sample::{select, subsequence};
 use proptest::strategy::{Just, Strategy};
@@ -250,6 +252,7 @@ impl LeakageCheck {
         session.enumerate().map_err(Leak)?;
         if self.sweep {
             session.sweep().map_err(Leak)?;
+            session.sweep_parameters().map_err(Leak)?;
         }
         let (probes, probes_served) = session.properties()?;
         Ok(Report {
@@ -402,7 +405,7 @@ impl Session<'_> {
                     *patient,
                     &mut found,
                 )?;
-                for resource in found {
+                for (_, resource) in found {
                     if let (Some(t), Some(id)) =
                         (resource["resourceType"].as_str(), resource["id"].as_str())
                     {
@@ -446,7 +449,8 @@ impl Session<'_> {
         }
     }
 
-    /// A searchset from `path` and all its `next` pages: every match and include into `found`,
+    /// A searchset from `path` and all its `next` pages: every match into `found` with the patient
+    /// token it was returned to; matches and includes
     /// each checked against `patient`'s compartment when it is a patient token's; the total checked
     /// against the matches. The first page's status.
     fn walk(
@@ -454,7 +458,7 @@ impl Session<'_> {
         path: &str,
         token: &str,
         patient: Option<usize>,
-        found: &mut Vec<Value>,
+        found: &mut Vec<(Option<usize>, Value)>,
     ) -> Result<u16, String> {
         self.walk_with(path, token, patient, token, patient, found)
     }
@@ -466,7 +470,7 @@ impl Session<'_> {
         patient: Option<usize>,
         next_token: &str,
         next_patient: Option<usize>,
-        found: &mut Vec<Value>,
+        found: &mut Vec<(Option<usize>, Value)>,
     ) -> Result<u16, String> {
         let mut target = path.to_owned();
         let (mut token, mut patient) = (token, patient);
@@ -502,8 +506,8 @@ impl Session<'_> {
                 }
                 if entry["search"]["mode"] != "include" {
                     matches += 1;
+                    found.push((patient, resource.clone()));
                 }
-                found.push(resource.clone());
             }
             let next = bundle["link"]
                 .as_array()
@@ -745,18 +749,9 @@ impl Session<'_> {
         });
         let result = runner.run(&strategy, |probe| {
             probes.set(probes.get() + 1);
-            let patients = &self.check.patients;
-            let mut found = Vec::new();
-            self.walk_with(
-                &probe.path(),
-                &patients[probe.token].token,
-                Some(probe.token),
-                &patients[probe.next_token].token,
-                Some(probe.next_token),
-                &mut found,
-            )
-            .map(|status| served.set(served.get() + u32::from(status == 200)))
-            .map_err(TestCaseError::fail)
+            let status = self.search(&probe).map_err(TestCaseError::fail)?;
+            served.set(served.get() + u32::from(status == 200));
+            Ok(())
         });
         match result {
             Ok(()) => Ok((probes.get(), served.get())),
@@ -767,6 +762,121 @@ impl Session<'_> {
                 Err(Leak(format!("the property test aborted: {reason}")))
             }
         }
+    }
+
+    /// Runs one search probe with all its pages and checks it; the first page's status.
+    fn search(&self, probe: &Probe) -> Result<u16, String> {
+        let patients = &self.check.patients;
+        let mut found = Vec::new();
+        let status = self.walk_with(
+            &probe.path(),
+            &patients[probe.token].token,
+            Some(probe.token),
+            &patients[probe.next_token].token,
+            Some(probe.next_token),
+            &mut found,
+        )?;
+        self.no_inference(probe, &found)?;
+        Ok(status)
+    }
+
+    /// Every parameter the property test combines, alone, for every token and type.
+    fn sweep_parameters(&self) -> Result<(), String> {
+        for resource_type in self.searchable() {
+            for param in self.candidates(&resource_type) {
+                for token in 0..self.check.patients.len() {
+                    self.search(&Probe {
+                        token,
+                        next_token: token,
+                        resource_type: resource_type.clone(),
+                        compartment: None,
+                        params: vec![param.clone()],
+                        count: None,
+                    })?;
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// A match of a chain (`subject:Patient.family=…`) or a reverse chain (`_has:…`) must owe its
+    /// place to a resource the token may see: otherwise the search tells the caller something
+    /// about data outside its compartment (another patient's name, another patient's
+    /// Observation on this Encounter) without returning it. Chains on `_id` are exempt: the
+    /// reference they test is in the returned resource itself.
+    fn no_inference(&self, probe: &Probe, found: &[(Option<usize>, Value)]) -> Result<(), String> {
+        let base = Some(self.check.public_base_url.as_str());
+        let key = |r: &Value| -> Option<(String, String)> {
+            Some((
+                r["resourceType"].as_str()?.to_owned(),
+                r["id"].as_str()?.to_owned(),
+            ))
+        };
+        for (name, value) in &probe.params {
+            let chain = name
+                .split_once(':')
+                .and_then(|(param, rest)| Some((param, rest.split_once('.')?)))
+                .filter(|(param, (_, inner))| !param.starts_with('_') && *inner != "_id");
+            let has = name
+                .strip_prefix("_has:")
+                .and_then(|rest| rest.split_once(':'))
+                .and_then(|(source, rest)| Some((source, rest.split_once(':')?.0)));
+            for (token, resource) in found {
+                let Some(token) = *token else { continue };
+                let Some(me) = key(resource) else { continue };
+                let parsed = Resource::new(resource.clone()).map_err(|e| e.to_string())?;
+                let witnesses: Vec<&Value> = if let Some((param, (target, _))) = chain {
+                    let Some(def) = r4_param(&probe.resource_type, param) else {
+                        continue;
+                    };
+                    references(&parsed, def, base)
+                        .iter()
+                        .filter(|r| r.resource_type == target)
+                        .filter_map(|r| {
+                            self.universe
+                                .get(&(r.resource_type.to_owned(), r.id.to_owned()))
+                        })
+                        .collect()
+                } else if let Some((source, param)) = has {
+                    let Some(def) = r4_param(source, param) else {
+                        continue;
+                    };
+                    self.universe
+                        .iter()
+                        .filter(|((t, _), _)| t == source)
+                        .filter(|(_, s)| {
+                            Resource::new((*s).clone()).is_ok_and(|s| {
+                                references(&s, def, base)
+                                    .iter()
+                                    .any(|r| r.resource_type == me.0 && r.id == me.1)
+                            })
+                        })
+                        .map(|(_, s)| s)
+                        .collect()
+                } else {
+                    continue;
+                };
+                let mut visible = false;
+                for witness in &witnesses {
+                    visible |= self.inside(witness, token)?;
+                }
+                if !visible {
+                    return Err(format!(
+                        "INFERENCE LEAK: {name}={value} matched {}/{} for the token of \
+                         Patient/{} only through {}, which that token may not see",
+                        me.0,
+                        me.1,
+                        self.patient(token),
+                        witnesses
+                            .iter()
+                            .filter_map(|w| key(w).map(|(t, id)| format!("{t}/{id}")))
+                            .collect::<Vec<_>>()
+                            .join(", ")
+                    ));
+                }
+            }
+        }
+        Ok(())
     }
 
     /// The parameters a search of `resource_type` may combine, with values from the data.

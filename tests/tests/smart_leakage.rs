@@ -49,6 +49,7 @@ fn reference(fk: &str, target: &str) -> ParamMapping {
     ParamMapping::Reference(ReferenceMapping {
         fk: fk.into(),
         target_type: target.into(),
+        identifier: None,
     })
 }
 
