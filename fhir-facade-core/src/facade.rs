@@ -196,6 +196,12 @@ impl Facade {
             query.result.summary = Some(Summary::Count);
         }
         let mut search_ctx = self.scoped(ctx, request.resource_type, Interaction::SearchType)?;
+        // A chain or `_has` searches its types as well: the caller must be allowed to.
+        let mut joined = BTreeSet::new();
+        joined_types(&query.criteria, &mut joined);
+        for resource_type in &joined {
+            self.scoped(ctx, resource_type, Interaction::SearchType)?;
+        }
         if let Some((compartment_type, id)) = request.compartment {
             search_ctx.constraints.push(Constraint::Compartment {
                 compartment_type: compartment_type.to_owned(),
@@ -791,6 +797,28 @@ fn in_compartments(resource: &Resource, ctx: &Context, base_url: Option<&str>) -
     })
 }
 
+/// The types that chains and `_has` criteria search, at any depth.
+fn joined_types(criteria: &[Criterion], out: &mut BTreeSet<String>) {
+    for criterion in criteria {
+        match criterion {
+            Criterion::Chain {
+                target_type: joined,
+                inner,
+                ..
+            }
+            | Criterion::Has {
+                source_type: joined,
+                inner,
+                ..
+            } => {
+                out.insert(joined.clone());
+                joined_types(std::slice::from_ref(&**inner), out);
+            }
+            Criterion::Values { .. } | Criterion::Missing { .. } => {}
+        }
+    }
+}
+
 fn key(resource: &Resource) -> Option<(String, String)> {
     Some((
         resource.resource_type().to_owned(),
@@ -1303,6 +1331,33 @@ mod tests {
         // Another patient's history is answered like one that does not exist.
         assert_eq!(history("p2").await.unwrap_err().status(), 404);
         assert_eq!(history("p9").await.unwrap_err().status(), 404);
+    }
+
+    #[tokio::test]
+    async fn chains_and_has_need_a_scope_for_the_types_they_search() {
+        let (facade, ..) = fixture();
+        let search = |resource_type: &'static str, query: &'static str, scopes: &'static str| {
+            let facade = facade.clone();
+            async move {
+                facade
+                    .search(&request(resource_type, query), &token(scopes, Some("p1")))
+                    .await
+                    .map(|b| b.to_json())
+            }
+        };
+        let chain = "subject:Patient._id=p1";
+        let has = "_has:Observation:subject:_id=o1";
+        let err = search("Observation", chain, "patient/Observation.rs")
+            .await
+            .unwrap_err();
+        assert_eq!(err.status(), 403);
+        let err = search("Patient", has, "patient/Patient.rs")
+            .await
+            .unwrap_err();
+        assert_eq!(err.status(), 403);
+        let both = "patient/Patient.rs patient/Observation.rs";
+        assert!(search("Observation", chain, both).await.is_ok());
+        assert!(search("Patient", has, both).await.is_ok());
     }
 
     #[tokio::test]
