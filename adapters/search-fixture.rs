@@ -32,6 +32,7 @@ const MRN_SYSTEM: &str = "urn:oid:1.2.36.146.595.217.0.1";
 const V2_0203: &str = "http://terminology.hl7.org/CodeSystem/v2-0203";
 
 /// The databases the fixture is created on; they differ in column types only.
+#[allow(dead_code)] // Each test crate creates the fixture on its own driver's engines only.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum Engine {
     /// PostgreSQL.
@@ -41,7 +42,6 @@ pub(crate) enum Engine {
     /// SQLite.
     Sqlite,
     /// SQL Server.
-    #[allow(dead_code)] // The sqlx tests include the fixture but never create it there.
     MsSql,
 }
 
@@ -435,7 +435,7 @@ pub(crate) fn statements(engine: Engine, prefix: &str) -> Vec<SqlFragment> {
 }
 
 /// The tables of [`statements`], in an order they can be dropped in.
-#[allow(dead_code)] // Only SQL Server drops them one by one; the others drop a whole schema.
+#[allow(dead_code)] // Only the SQL Server test drops them one by one; the others drop a schema.
 pub(crate) const TABLES: &[&str] = &["encounter", "lab", "loinc_map", "patient"];
 
 /// (type, query, expected ids, ordered)
