@@ -473,6 +473,7 @@ impl Session<'_> {
         found: &mut Vec<(Option<usize>, Value)>,
     ) -> Result<u16, String> {
         let mut target = path.to_owned();
+        let switches = token != next_token || patient != next_patient;
         let (mut token, mut patient) = (token, patient);
         let mut matches = 0u64;
         let mut total = None;
@@ -525,7 +526,7 @@ impl Session<'_> {
                 None => {
                     // Paging with another token changes what is counted; compare only a walk
                     // made with one token.
-                    let one_token = std::ptr::eq(token, next_token) || page == 0;
+                    let one_token = !switches || page == 0;
                     if let (Some(total), true) = (total, one_token)
                         && total != matches
                     {
