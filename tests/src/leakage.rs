@@ -15,7 +15,8 @@
 //!    patient-reference parameters (`patient`, `subject`, …) with own, other and absent patients,
 //!    `_id`, chains (`subject:Patient._id=…`, `encounter:Encounter.patient=…`), `_has`,
 //!    `_include` and `_revinclude` (with `:iterate`), `_total`, `_count`, optionally inside a
-//!    `Patient/{id}/` compartment, following every `next` link — also with another patient's token.
+//!    `Patient/{id}/` compartment or as `POST {type}/_search`, following every `next` link — also
+//!    with another patient's token.
 //!
 //! Every resource in every 200 answer is checked against the Patient CompartmentDefinition
 //! ([`fhir_facade_core::compartment::contains`]); a searchset that carries a `total` must count
@@ -130,21 +131,38 @@ struct Probe {
     compartment: Option<String>,
     params: Vec<(String, String)>,
     count: Option<u8>,
+    /// `POST {type}/_search` with the query as a form (not for compartment searches).
+    post: bool,
 }
 
 impl fmt::Debug for Probe {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let (path, form) = self.request();
+        match form {
+            Some(form) => write!(f, "POST {path} with {form}")?,
+            None => write!(f, "GET {path}")?,
+        }
         write!(
             f,
-            "GET {} with the token of patient #{} (next links with #{})",
-            self.path(),
-            self.token,
-            self.next_token
+            " with the token of patient #{} (next links with #{})",
+            self.token, self.next_token
         )
     }
 }
 
 impl Probe {
+    /// The path, and the form body of a `POST`.
+    fn request(&self) -> (String, Option<String>) {
+        let path = self.path();
+        if !self.post {
+            return (path, None);
+        }
+        match path.split_once('?') {
+            Some((path, query)) => (format!("{path}/_search"), Some(query.to_owned())),
+            None => (format!("{path}/_search"), Some(String::new())),
+        }
+    }
+
     fn path(&self) -> String {
         let mut query = form_urlencoded::Serializer::new(String::new());
         for (name, value) in &self.params {
@@ -288,6 +306,16 @@ impl Session<'_> {
 
     /// `GET` a path under the base URL, or a link the server wrote.
     fn get(&self, target: &str, token: Option<&str>) -> Result<Answer, String> {
+        self.request(target, token, None)
+    }
+
+    /// `GET`, or `POST` of `form` (`application/x-www-form-urlencoded`) when given.
+    fn request(
+        &self,
+        target: &str,
+        token: Option<&str>,
+        form: Option<&str>,
+    ) -> Result<Answer, String> {
         let url = if target.starts_with("http://") || target.starts_with("https://") {
             match target.strip_prefix(&self.check.public_base_url) {
                 Some(rest) if rest.starts_with('/') || rest.starts_with('?') => {
@@ -299,7 +327,8 @@ impl Session<'_> {
             format!("{}/{target}", self.check.base_url)
         };
         self.requests.set(self.requests.get() + 1);
-        let answer = http_get(&url, token).map_err(|e| format!("GET {url}: {e}"))?;
+        let method = if form.is_some() { "POST" } else { "GET" };
+        let answer = http_request(&url, token, form).map_err(|e| format!("{method} {url}: {e}"))?;
         if answer.status == 200 {
             self.ok.set(self.ok.get() + 1);
         } else if REFUSALS.contains(&answer.status) {
@@ -315,7 +344,7 @@ impl Session<'_> {
             *self.reasons.borrow_mut().entry(reason).or_default() += 1;
         } else {
             return Err(format!(
-                "GET {url}: unexpected status {}: {}",
+                "{method} {url}: unexpected status {}: {}",
                 answer.status,
                 String::from_utf8_lossy(&answer.body)
             ));
@@ -460,12 +489,14 @@ impl Session<'_> {
         patient: Option<usize>,
         found: &mut Vec<(Option<usize>, Value)>,
     ) -> Result<u16, String> {
-        self.walk_with(path, token, patient, token, patient, found)
+        self.walk_with(path, None, token, patient, token, patient, found)
     }
 
+    #[allow(clippy::too_many_arguments)]
     fn walk_with(
         &self,
         path: &str,
+        form: Option<&str>,
         token: &str,
         patient: Option<usize>,
         next_token: &str,
@@ -479,8 +510,12 @@ impl Session<'_> {
         let mut total = None;
         let mut first_status = None;
         for page in 0..self.check.max_pages {
-            let request = format!("GET {target}");
-            let answer = self.get(&target, Some(token))?;
+            let form = if page == 0 { form } else { None };
+            let request = match form {
+                Some(form) => format!("POST {target} with {form}"),
+                None => format!("GET {target}"),
+            };
+            let answer = self.request(&target, Some(token), form)?;
             first_status.get_or_insert(answer.status);
             if answer.status != 200 {
                 if page == 0 {
@@ -729,12 +764,14 @@ impl Session<'_> {
                     compartment,
                     subsequence(params, 0..=most),
                     proptest::option::of(1u8..=4),
+                    proptest::bool::weighted(0.2),
                 )
             })
             .prop_map(
-                |(token, next_token, resource_type, compartment, params, count)| Probe {
+                |(token, next_token, resource_type, compartment, params, count, post)| Probe {
                     token,
                     next_token,
+                    post: post && compartment.is_none(),
                     resource_type,
                     compartment,
                     params,
@@ -769,8 +806,10 @@ impl Session<'_> {
     fn search(&self, probe: &Probe) -> Result<u16, String> {
         let patients = &self.check.patients;
         let mut found = Vec::new();
+        let (path, form) = probe.request();
         let status = self.walk_with(
-            &probe.path(),
+            &path,
+            form.as_deref(),
             &patients[probe.token].token,
             Some(probe.token),
             &patients[probe.next_token].token,
@@ -793,6 +832,7 @@ impl Session<'_> {
                         compartment: None,
                         params: vec![param.clone()],
                         count: None,
+                        post: false,
                     })?;
                 }
             }
@@ -992,8 +1032,9 @@ impl Session<'_> {
     }
 }
 
-/// A blocking HTTP/1.1 `GET` (no TLS; the check runs against local servers).
-fn http_get(url: &str, token: Option<&str>) -> Result<Answer, String> {
+/// A blocking HTTP/1.1 `GET`, or `POST` of a form (no TLS; the check runs against local
+/// servers).
+fn http_request(url: &str, token: Option<&str>, form: Option<&str>) -> Result<Answer, String> {
     let rest = url
         .strip_prefix("http://")
         .ok_or_else(|| "only http:// URLs are supported".to_owned())?;
@@ -1005,14 +1046,22 @@ fn http_get(url: &str, token: Option<&str>) -> Result<Answer, String> {
     stream
         .set_read_timeout(Some(Duration::from_secs(60)))
         .map_err(|e| e.to_string())?;
+    let method = if form.is_some() { "POST" } else { "GET" };
     let mut request = format!(
-        "GET {path} HTTP/1.1\r\nHost: {host}\r\nAccept: application/fhir+json\r\n\
+        "{method} {path} HTTP/1.1\r\nHost: {host}\r\nAccept: application/fhir+json\r\n\
          Accept-Encoding: identity\r\nConnection: close\r\n"
     );
     if let Some(token) = token {
         request.push_str(&format!("Authorization: Bearer {token}\r\n"));
     }
+    if let Some(form) = form {
+        request.push_str(&format!(
+            "Content-Type: application/x-www-form-urlencoded\r\nContent-Length: {}\r\n",
+            form.len()
+        ));
+    }
     request.push_str("\r\n");
+    request.push_str(form.unwrap_or(""));
     stream
         .write_all(request.as_bytes())
         .map_err(|e| e.to_string())?;
@@ -1081,11 +1130,22 @@ mod tests {
             compartment: Some("p2".to_owned()),
             params: vec![("subject:Patient._id".to_owned(), "p1".to_owned())],
             count: Some(2),
+            post: false,
         };
         assert_eq!(
             format!("{probe:?}"),
             "GET Patient/p2/Observation?subject%3APatient._id=p1&_count=2 with the token of \
              patient #0 (next links with #1)"
+        );
+        let post = Probe {
+            compartment: None,
+            post: true,
+            ..probe
+        };
+        assert_eq!(
+            format!("{post:?}"),
+            "POST Observation/_search with subject%3APatient._id=p1&_count=2 with the token \
+             of patient #0 (next links with #1)"
         );
         let token = PatientToken {
             patient: "p1".to_owned(),
