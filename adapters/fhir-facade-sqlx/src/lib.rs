@@ -29,7 +29,7 @@ mod database;
 mod error;
 mod row;
 
-pub use database::{Database, Pool};
+pub use database::{Database, Pool, Transaction};
 pub use error::SqlxError;
 pub use fhir_facade_core::sql::{RowMapper, SqlRow};
 pub use row::Row;

@@ -32,7 +32,7 @@ mod pool;
 mod row;
 
 pub use config::config_from_url;
-pub use database::Database;
+pub use database::{Database, Transaction};
 pub use error::TiberiusError;
 pub use fhir_facade_core::sql::{RowMapper, SqlRow};
 pub use pool::Pool;
