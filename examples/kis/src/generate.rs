@@ -683,6 +683,19 @@ fn opt_ts(t: Option<OffsetDateTime>) -> BindValue {
     t.map_or(BindValue::Null, BindValue::Timestamp)
 }
 
+/// Appends a bound value, or the literal `NULL` (PostgreSQL types a bound `NULL` as text, which
+/// a timestamp or integer column rejects).
+pub fn push_value(s: &mut SqlFragment, value: BindValue) {
+    match value {
+        BindValue::Null => {
+            s.push("NULL");
+        }
+        value => {
+            s.push_bind(value);
+        }
+    }
+}
+
 /// Multi-row `INSERT`s of `rows` into `table`, at most `per_statement` rows each (kept under
 /// SQL Server's 2,100 parameters and old SQLite's 999).
 fn inserts(table: &str, columns: &[&str], rows: Vec<Vec<BindValue>>) -> Vec<SqlFragment> {
@@ -699,7 +712,7 @@ fn inserts(table: &str, columns: &[&str], rows: Vec<Vec<BindValue>>) -> Vec<SqlF
                     if j > 0 {
                         s.push(", ");
                     }
-                    s.push_bind(value.clone());
+                    push_value(&mut s, value.clone());
                 }
                 s.push(")");
             }

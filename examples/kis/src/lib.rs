@@ -10,13 +10,20 @@
 //! - [`schema`]: the legacy tables' DDL for PostgreSQL, MariaDB, SQLite and SQL Server;
 //! - [`generate`]: a seeded generator of realistic data for any of them;
 //! - [`value`]: the legacy value formats (lab values, reference ranges, partial dates);
+//! - [`mapping`]: the search mappings and row mappers (one mapper for every database);
+//! - [`provider`]: the providers, with the writes;
+//! - [`server`]: the database connection and the [`Facade`](fhir_facade_core::Facade).
 //!
 //! SQL Server is the primary target; the same code runs on the other three.
 
 #![warn(missing_docs)]
 
 pub mod generate;
+pub mod mapping;
+pub mod provider;
+pub mod quantity;
 pub mod schema;
+pub mod server;
 pub mod value;
 
 /// The database products this example runs on. The core's dialects render the search SQL; the

@@ -1,0 +1,92 @@
+//! Connecting to the KIS database and building the [`Facade`].
+
+use std::time::Duration;
+
+use fhir_facade_core::sql::write::Transact;
+use fhir_facade_core::sql::{SqlProvider, SqlRow};
+use fhir_facade_core::{Facade, Result};
+
+use crate::mapping::{ConditionMapper, EncounterMapper, PractitionerMapper, shared_schema};
+use crate::provider::{ObservationProvider, PatientProvider};
+use crate::{Backend, KisError};
+
+/// The longest a statement may take.
+pub const STATEMENT_TIMEOUT: Duration = Duration::from_secs(30);
+
+/// The facade over `db`: Patient (read, search, create, update, delete), Observation (read,
+/// search, create), Encounter, Condition and Practitioner (read, search).
+pub fn facade<E>(db: E, backend: Backend) -> Result<Facade>
+where
+    E: Transact + Clone + 'static,
+    E::Row: SqlRow + 'static,
+{
+    let schema = shared_schema(backend)?;
+    Facade::builder()
+        .provider(PatientProvider::new(db.clone(), schema.clone(), backend)?)
+        .provider(ObservationProvider::new(
+            db.clone(),
+            schema.clone(),
+            backend,
+        )?)
+        .provider(SqlProvider::new(
+            db.clone(),
+            schema.clone(),
+            "Encounter",
+            EncounterMapper,
+        )?)
+        .provider(SqlProvider::new(
+            db.clone(),
+            schema.clone(),
+            "Condition",
+            ConditionMapper,
+        )?)
+        .provider(SqlProvider::new(
+            db,
+            schema,
+            "Practitioner",
+            PractitionerMapper,
+        )?)
+        .build()
+}
+
+/// A connection pool to the KIS database of a `DATABASE_URL`.
+#[derive(Debug, Clone)]
+pub enum KisDatabase {
+    /// PostgreSQL, MariaDB/MySQL or SQLite.
+    Sqlx(fhir_facade_sqlx::Database),
+    /// SQL Server.
+    MsSql(fhir_facade_tiberius::Database),
+}
+
+impl KisDatabase {
+    /// Connects a pool of at most `max_connections` to `url`.
+    pub async fn connect(
+        url: &str,
+        max_connections: u32,
+    ) -> std::result::Result<(KisDatabase, Backend), KisError> {
+        let backend = Backend::of_url(url)?;
+        let db = match backend {
+            Backend::MsSql => KisDatabase::MsSql(fhir_facade_tiberius::Database {
+                pool: fhir_facade_tiberius::Pool::connect(url, max_connections)
+                    .await
+                    .map_err(|e| KisError::Connect(e.to_string()))?,
+                timeout: STATEMENT_TIMEOUT,
+            }),
+            _ => KisDatabase::Sqlx(fhir_facade_sqlx::Database {
+                pool: fhir_facade_sqlx::Pool::connect(url, max_connections)
+                    .await
+                    .map_err(|e| KisError::Connect(e.to_string()))?,
+                timeout: STATEMENT_TIMEOUT,
+            }),
+        };
+        Ok((db, backend))
+    }
+
+    /// The facade over this database.
+    pub fn facade(&self, backend: Backend) -> Result<Facade> {
+        match self {
+            KisDatabase::Sqlx(db) => facade(db.clone(), backend),
+            KisDatabase::MsSql(db) => facade(db.clone(), backend),
+        }
+    }
+}
