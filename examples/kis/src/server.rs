@@ -49,6 +49,18 @@ where
         .build()
 }
 
+async fn load_all<E: Transact>(
+    db: &E,
+    backend: Backend,
+    data: &crate::generate::Dataset,
+    replace: bool,
+) -> Result<()> {
+    use fhir_facade_core::sql::write::Transaction;
+    let mut tx = db.begin(Some("generate")).await?;
+    crate::generate::load(&mut tx, backend, data, replace).await?;
+    tx.commit().await
+}
+
 /// A connection pool to the KIS database of a `DATABASE_URL`.
 #[derive(Debug, Clone)]
 pub enum KisDatabase {
@@ -80,6 +92,31 @@ impl KisDatabase {
             }),
         };
         Ok((db, backend))
+    }
+
+    /// Whether the database answers `SELECT 1` (for `/readyz`).
+    pub async fn ping(&self) -> bool {
+        let one = fhir_facade_core::translate::SqlFragment::sql("SELECT 1");
+        match self {
+            KisDatabase::Sqlx(db) => db.fetch_all(&one, None).await.is_ok(),
+            KisDatabase::MsSql(db) => db.fetch_all(&one, None).await.is_ok(),
+        }
+    }
+
+    /// Creates the legacy schema (dropping its tables first when `replace`) and fills it with
+    /// `patients` generated patients from `seed`, in one transaction.
+    pub async fn generate(
+        &self,
+        backend: Backend,
+        patients: u32,
+        seed: u64,
+        replace: bool,
+    ) -> Result<()> {
+        let data = crate::generate::Dataset::generate(patients, seed);
+        match self {
+            KisDatabase::Sqlx(db) => load_all(db, backend, &data, replace).await,
+            KisDatabase::MsSql(db) => load_all(db, backend, &data, replace).await,
+        }
     }
 
     /// The facade over this database.
