@@ -86,6 +86,36 @@ fn concurrent(what: &str) -> Error {
     }
 }
 
+/// The statements that decide the next key of `table` inside a write transaction on `backend`:
+/// an optional lock statement, then a `SELECT` of `next_key`. PostgreSQL locks the table against
+/// other writers (readers go on), MariaDB and SQL Server lock the range read (`FOR UPDATE`,
+/// `UPDLOCK, HOLDLOCK`), SQLite has one writer at a time anyway. A writer that still loses a race
+/// fails on the primary key and runs again.
+///
+/// ```
+/// use kis_facade::Backend;
+/// use kis_facade::provider::next_key_statements;
+///
+/// let (lock, select) = next_key_statements(Backend::MsSql, "patient", "pat_id");
+/// assert_eq!(lock, None);
+/// assert_eq!(
+///     select,
+///     "SELECT COALESCE(MAX(pat_id), 0) + 1 AS next_key FROM patient WITH (UPDLOCK, HOLDLOCK)"
+/// );
+/// ```
+pub fn next_key_statements(backend: Backend, table: &str, key: &str) -> (Option<String>, String) {
+    let max = format!("SELECT COALESCE(MAX({key}), 0) + 1 AS next_key FROM {table}");
+    match backend {
+        Backend::Postgres => (
+            Some(format!("LOCK TABLE {table} IN SHARE ROW EXCLUSIVE MODE")),
+            max,
+        ),
+        Backend::MySql => (None, format!("{max} FOR UPDATE")),
+        Backend::MsSql => (None, format!("{max} WITH (UPDLOCK, HOLDLOCK)")),
+        Backend::Sqlite => (None, max),
+    }
+}
+
 /// The next key of `table`, decided by the database inside the transaction.
 async fn next_key<T: Transaction>(
     tx: &mut T,
@@ -96,21 +126,10 @@ async fn next_key<T: Transaction>(
 where
     T::Row: SqlRow,
 {
-    let max = format!("SELECT COALESCE(MAX({key}), 0) + 1 AS next_key FROM {table}");
-    let select = match backend {
-        Backend::Postgres => {
-            // Writers of keys queue here; readers are not blocked.
-            tx.execute(&SqlFragment::sql(format!(
-                "LOCK TABLE {table} IN SHARE ROW EXCLUSIVE MODE"
-            )))
-            .await?;
-            max
-        }
-        Backend::MySql => format!("{max} FOR UPDATE"),
-        Backend::MsSql => format!("{max} WITH (UPDLOCK, HOLDLOCK)"),
-        // SQLite has one writer at a time; a second one fails busy and runs again.
-        Backend::Sqlite => max,
-    };
+    let (lock, select) = next_key_statements(backend, table, key);
+    if let Some(lock) = lock {
+        tx.execute(&SqlFragment::sql(lock)).await?;
+    }
     let rows = tx.fetch_all(&SqlFragment::sql(select)).await?;
     rows.first()
         .ok_or_else(|| Error::Internal(format!("no next key for {table}")))?
