@@ -1,8 +1,8 @@
 //! The providers: Patient and Observation with their writes, the other types read-only.
 //!
-//! Every write runs as one transaction through
-//! [`in_transaction`](fhir_facade_core::sql::write::in_transaction): a write that fails at any
-//! step, for a bad request or a database error, leaves the tables as they were. Keys
+//! Every write runs as one transaction through [`in_transaction`]: a write that fails at any
+//! step, for a bad request or a database error, leaves the tables as they were; one that
+//! conflicts with a concurrent write runs again after a short jittered pause. Keys
 //! (`pat_id`, `befund_id`) are assigned by the database inside the transaction (`MAX + 1` under
 //! the backend's table lock where it has one); a replica that loses a race for a key fails with
 //! a unique-key conflict and the whole write runs again.
@@ -21,7 +21,7 @@ use fhir_facade_core::error::DatabaseErrorKind;
 use fhir_facade_core::search::SearchParamDef;
 use fhir_facade_core::search::registry::r4_param;
 use fhir_facade_core::sql::mapping::SqlSchema;
-use fhir_facade_core::sql::write::{Transact, Transaction, in_transaction};
+use fhir_facade_core::sql::write::{Transact, Transaction, Work, in_transaction, is_conflict};
 use fhir_facade_core::sql::{RowMapper, SqlProvider, SqlRow, SqlTranslator};
 use fhir_facade_core::translate::{BindValue, SqlFragment};
 use fhir_facade_core::{
@@ -41,8 +41,41 @@ use crate::mapping::{
 use crate::quantity::UCUM;
 use crate::value::{Comparator, LabValue, RefRange, fhir_date_to_legacy};
 
-/// How often a write that lost a race for a key runs again before answering 409.
-const ATTEMPTS: u32 = 5;
+/// How often a write that lost a race for a key (or a deadlock) runs in all before answering 409.
+const ATTEMPTS: u32 = 10;
+
+/// A pause before running a conflicted write again: growing with the attempt, and jittered so
+/// that the writers that collided do not collide again in step.
+fn backoff(attempt: u32) -> std::time::Duration {
+    let base_ms = (5u64 << attempt.min(5)).min(160);
+    let jitter = u64::from(
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.subsec_nanos()),
+    ) % base_ms.max(1);
+    std::time::Duration::from_millis(base_ms / 2 + jitter)
+}
+
+/// Runs `work` as one transaction ([`in_transaction`]); a conflict (a key taken by another
+/// replica, a deadlock victim) runs it again on a new transaction after a jittered pause, up to
+/// [`ATTEMPTS`] times.
+async fn write<E, T, F>(executor: &E, request_id: Option<&str>, mut work: F) -> Result<T>
+where
+    E: Transact,
+    T: Send,
+    F: for<'t> FnMut(&'t mut E::Transaction) -> Work<'t, T> + Send,
+{
+    let mut attempt = 1;
+    loop {
+        match in_transaction(executor, request_id, 1, &mut work).await {
+            Err(error) if is_conflict(&error) && attempt < ATTEMPTS => {
+                tokio::time::sleep(backoff(attempt)).await;
+                attempt += 1;
+            }
+            other => return other,
+        }
+    }
+}
 
 fn invalid(message: impl Into<String>, expression: &str) -> Error {
     Error::InvalidResource {
@@ -87,10 +120,12 @@ fn concurrent(what: &str) -> Error {
 }
 
 /// The statements that decide the next key of `table` inside a write transaction on `backend`:
-/// an optional lock statement, then a `SELECT` of `next_key`. PostgreSQL locks the table against
-/// other writers (readers go on), MariaDB and SQL Server lock the range read (`FOR UPDATE`,
-/// `UPDLOCK, HOLDLOCK`), SQLite has one writer at a time anyway. A writer that still loses a race
-/// fails on the primary key and runs again.
+/// an optional lock statement, then a `SELECT` of `next_key` (no row means an empty table: key 1).
+/// PostgreSQL locks the table against other writers (readers go on); MariaDB locks the highest
+/// key and the gap above it (`ORDER BY ... DESC LIMIT 1 FOR UPDATE`: a second writer waits there
+/// instead of both inserting into the gap and deadlocking, as with `MAX(...) FOR UPDATE`); SQL
+/// Server locks the range read (`UPDLOCK, HOLDLOCK`); SQLite has one writer at a time anyway. A
+/// writer that still loses a race fails on the primary key and runs again.
 ///
 /// ```
 /// use kis_facade::Backend;
@@ -110,7 +145,12 @@ pub fn next_key_statements(backend: Backend, table: &str, key: &str) -> (Option<
             Some(format!("LOCK TABLE {table} IN SHARE ROW EXCLUSIVE MODE")),
             max,
         ),
-        Backend::MySql => (None, format!("{max} FOR UPDATE")),
+        Backend::MySql => (
+            None,
+            format!(
+                "SELECT {key} + 1 AS next_key FROM {table} ORDER BY {key} DESC LIMIT 1 FOR UPDATE"
+            ),
+        ),
         Backend::MsSql => (None, format!("{max} WITH (UPDLOCK, HOLDLOCK)")),
         Backend::Sqlite => (None, max),
     }
@@ -131,9 +171,7 @@ where
         tx.execute(&SqlFragment::sql(lock)).await?;
     }
     let rows = tx.fetch_all(&SqlFragment::sql(select)).await?;
-    rows.first()
-        .ok_or_else(|| Error::Internal(format!("no next key for {table}")))?
-        .get_i64("next_key")
+    rows.first().map_or(Ok(1), |row| row.get_i64("next_key"))
 }
 
 /// Reads `id` of `resource_type` back through its mapping, under the request's constraints.
@@ -509,16 +547,9 @@ where
     async fn write<T: Send + 'static>(
         &self,
         ctx: &Context,
-        work: impl for<'t> FnMut(&'t mut E::Transaction) -> fhir_facade_core::sql::write::Work<'t, T>
-        + Send,
+        work: impl for<'t> FnMut(&'t mut E::Transaction) -> Work<'t, T> + Send,
     ) -> Result<T> {
-        in_transaction(
-            self.inner.executor(),
-            ctx.request_id.as_deref(),
-            ATTEMPTS,
-            work,
-        )
-        .await
+        write(self.inner.executor(), ctx.request_id.as_deref(), work).await
     }
 }
 
@@ -1077,7 +1108,7 @@ where
         let fields = ObservationFields::from_resource(&resource)?;
         let backend = self.backend;
         let translator = self.inner.translator();
-        in_transaction(self.inner.executor(), ctx.request_id.as_deref(), ATTEMPTS, |tx| {
+        write(self.inner.executor(), ctx.request_id.as_deref(), |tx| {
             let (f, translator, ctx) = (fields.clone(), translator.clone(), ctx.clone());
             Box::pin(async move {
                 let mapped = tx

@@ -529,7 +529,7 @@ async fn concurrent_creates(kis: Arc<Kis>) {
         ids.push(
             task.await
                 .unwrap()
-                .unwrap_or_else(|e| panic!("{name}: {e}")),
+                .unwrap_or_else(|e| panic!("{name}: {e:?}")),
         );
     }
     ids.sort();
