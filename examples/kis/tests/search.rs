@@ -655,6 +655,133 @@ async fn other_parameters(kis: Arc<Kis>) {
         )
     );
 
+    // Patient: postal code, phone, _lastUpdated (UTC wall-clock timestamps).
+    let live_patients: Vec<_> = kis
+        .data
+        .patients
+        .iter()
+        .filter(|p| p.geloescht == 0)
+        .collect();
+    let plz = &pat.plz;
+    assert_eq!(
+        kis.ids("Patient", &format!("address-postalcode={plz}"))
+            .await,
+        sorted(
+            live_patients
+                .iter()
+                .filter(|p| p.plz.starts_with(plz.as_str()))
+                .map(|p| p.pat_id)
+                .collect()
+        )
+    );
+    let with_phone = live_patients.iter().find(|p| p.telefon.is_some()).unwrap();
+    let phone = with_phone.telefon.clone().unwrap();
+    assert_eq!(
+        kis.ids("Patient", &format!("telecom=phone|{}", encode(&phone)))
+            .await,
+        sorted(
+            live_patients
+                .iter()
+                .filter(|p| p.telefon.as_deref() == Some(phone.as_str()))
+                .map(|p| p.pat_id)
+                .collect()
+        )
+    );
+    for year in [2016, 2020, 2024] {
+        assert_eq!(
+            kis.ids("Patient", &format!("_lastUpdated=ge{year}-01-01"))
+                .await,
+            sorted(
+                live_patients
+                    .iter()
+                    .filter(|p| p.geaendert_am.year() >= year)
+                    .map(|p| p.pat_id)
+                    .collect()
+            ),
+            "{}: _lastUpdated=ge{year}",
+            kis.name
+        );
+    }
+    // Encounter date (a period; still admitted is ongoing) and Condition encounter.
+    let mut matched = 0;
+    for search in [
+        "2023",
+        "ge2023-06",
+        "lt2019-06-01",
+        "sa2024-01",
+        "eb2019",
+        "ne2021",
+    ] {
+        let value = DateValue::parse(search).unwrap();
+        let expected = sorted(
+            kis.data
+                .cases
+                .iter()
+                .filter(|c| live.contains(&c.pat_id))
+                .filter(|c| {
+                    // [aufnahme, entlassung] at a resolution finer than any search value;
+                    // still admitted is ongoing.
+                    let end = c.entlassung.map_or(
+                        time::OffsetDateTime::new_utc(time::Date::MAX, time::Time::MIDNIGHT),
+                        |e| e + time::Duration::nanoseconds(1),
+                    );
+                    value.matches(&DateRange {
+                        start: c.aufnahme,
+                        end,
+                    })
+                })
+                .map(|c| c.fall_id)
+                .collect(),
+        );
+        matched += usize::from(!expected.is_empty());
+        assert_eq!(
+            kis.ids("Encounter", &format!("date={search}")).await,
+            expected,
+            "{}: Encounter date={search}",
+            kis.name
+        );
+    }
+    assert!(matched >= 4, "{}", kis.name);
+    assert_eq!(
+        kis.ids(
+            "Condition",
+            &format!("encounter=Encounter/{}", case.fall_id)
+        )
+        .await,
+        sorted(
+            kis.data
+                .diagnoses
+                .iter()
+                .filter(|d| d.fall_id == case.fall_id)
+                .map(|d| d.diag_id)
+                .collect()
+        )
+    );
+    // A patient-compartment request sees its own data only.
+    let lab = kis.data.labs.iter().find(|l| l.pat_id == pid).unwrap();
+    let own = Context::new().with_constraint(fhir_facade_core::Constraint::Compartment {
+        compartment_type: "Patient".into(),
+        id: pid.to_string(),
+    });
+    let other = Context::new().with_constraint(fhir_facade_core::Constraint::Compartment {
+        compartment_type: "Patient".into(),
+        id: (pid + 1).to_string(),
+    });
+    assert!(
+        kis.facade
+            .read("Observation", &lab.befund_id.to_string(), &own)
+            .await
+            .is_ok()
+    );
+    assert_eq!(
+        kis.facade
+            .read("Observation", &lab.befund_id.to_string(), &other)
+            .await
+            .unwrap_err()
+            .status(),
+        404
+    );
+
     // Through the facade: _include and _sort=-date.
     let bundle = kis
         .facade
