@@ -111,10 +111,8 @@ fn token(expr: String, system: &str) -> ParamMapping {
 }
 
 fn reference(fk: &str, target: &str) -> ParamMapping {
-    ParamMapping::Reference(ReferenceMapping {
-        fk: fk.to_owned(),
-        target_type: target.to_owned(),
-    })
+    // Keys only: the row mappers render no `Reference.identifier`, so `:identifier` is a 400.
+    ParamMapping::Reference(ReferenceMapping::new(fk, target))
 }
 
 fn instant(expr: &str) -> ParamMapping {

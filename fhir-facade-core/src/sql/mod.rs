@@ -40,6 +40,7 @@ pub mod provider;
 pub mod row;
 pub mod text;
 pub mod translator;
+pub mod uri;
 pub mod write;
 
 pub use dialect::{
