@@ -27,11 +27,21 @@ impl Drop for Server {
 
 /// One HTTP/1.0 exchange (the server then closes the connection and sends no chunks).
 async fn http(port: u16, method: &str, path: &str, body: Option<&Value>) -> (u16, String, Value) {
+    http_with(port, method, path, body, "").await
+}
+
+async fn http_with(
+    port: u16,
+    method: &str,
+    path: &str,
+    body: Option<&Value>,
+    headers: &str,
+) -> (u16, String, Value) {
     let mut stream = TcpStream::connect(("127.0.0.1", port)).await.unwrap();
     let body = body.map(|b| b.to_string()).unwrap_or_default();
     let request = format!(
         "{method} {path} HTTP/1.0\r\nHost: 127.0.0.1:{port}\r\nAccept: application/fhir+json\r\n\
-         Content-Type: application/fhir+json\r\nContent-Length: {}\r\n\r\n{body}",
+         Content-Type: application/fhir+json\r\n{headers}Content-Length: {}\r\n\r\n{body}",
         body.len()
     );
     stream.write_all(request.as_bytes()).await.unwrap();
@@ -145,6 +155,23 @@ async fn generate_then_serve_on_sqlite() {
             .any(|e| e["resource"]["id"] == id.as_str()),
         "{found}"
     );
+    let mut changed = created.clone();
+    changed["birthDate"] = json!("1950-02");
+    let path = format!("/fhir/Patient/{id}");
+    let (status, _, outcome) =
+        http_with(port, "PUT", &path, Some(&changed), "If-Match: W/\"9\"\r\n").await;
+    assert_eq!(
+        (status, outcome["resourceType"].as_str()),
+        (412, Some("OperationOutcome"))
+    );
+    let (status, head, updated) =
+        http_with(port, "PUT", &path, Some(&changed), "If-Match: W/\"1\"\r\n").await;
+    assert_eq!(status, 200, "{updated}");
+    assert!(
+        head.to_ascii_lowercase().contains("etag: w/\"2\""),
+        "{head}"
+    );
+    assert_eq!(updated["birthDate"], "1950-02");
     let (status, _, outcome) = http(port, "GET", "/fhir/Patient/999999", None).await;
     assert_eq!(
         (status, outcome["resourceType"].as_str()),
