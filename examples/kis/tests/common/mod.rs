@@ -224,15 +224,6 @@ impl Kis {
         ids.sort_unstable();
         ids
     }
-
-    pub async fn drop_database(self) {
-        if let Some((admin, statement)) = self.cleanup {
-            admin
-                .execute(&SqlFragment::sql(statement), None)
-                .await
-                .unwrap();
-        }
-    }
 }
 
 /// Fills `kis` and runs `test` on it when its database is reachable, and drops the database
@@ -242,18 +233,21 @@ where
     F: FnOnce(std::sync::Arc<Kis>) -> Fut + Send + 'static,
     Fut: std::future::Future<Output = ()> + Send + 'static,
 {
-    let Some(kis) = kis else { return };
+    let Some(mut kis) = kis else { return };
+    // Taken first, so that the database is dropped even when the test leaves tasks behind.
+    let cleanup = kis.cleanup.take();
     let kis = std::sync::Arc::new(kis);
-    let outcome = tokio::spawn({
-        let kis = kis.clone();
-        async move {
-            fill(&kis.db, kis.backend, &kis.data).await;
-            test(kis).await
-        }
+    let outcome = tokio::spawn(async move {
+        fill(&kis.db, kis.backend, &kis.data).await;
+        test(kis).await
     })
     .await;
-    let kis = std::sync::Arc::into_inner(kis).expect("the test released the database");
-    kis.drop_database().await;
+    if let Some((admin, statement)) = cleanup {
+        admin
+            .execute(&SqlFragment::sql(statement), None)
+            .await
+            .unwrap();
+    }
     if let Err(e) = outcome {
         std::panic::resume_unwind(e.into_panic());
     }
