@@ -11,6 +11,8 @@
 //! - [`generate`]: a seeded generator of realistic data for any of them;
 //! - [`value`]: the legacy value formats (lab values, reference ranges, partial dates);
 //! - [`mapping`]: the search mappings and row mappers (one mapper for every database);
+//! - [`quantity`]: the custom search translations (`value-quantity` over the text values,
+//!   tokens whose systems are stored in different places);
 //! - [`provider`]: the providers, with the writes;
 //! - [`server`]: the database connection and the [`Facade`](fhir_facade_core::Facade).
 //!
