@@ -10,7 +10,7 @@
 //! | interaction | legacy tables |
 //! |---|---|
 //! | Patient create | new `pat_id`, `pat_nr` = `pat_id` as ten digits, `aend_zaehler` = 1 |
-//! | Patient update | all mapped columns; `If-Match` against `aend_zaehler`, which is incremented |
+//! | Patient update | all mapped columns; `If-Match` against `aend_zaehler`, which is incremented; an unknown id is a 405 (no client-assigned ids) |
 //! | Patient delete | `geloescht = 1` (then read answers 410, search never finds it) |
 //! | Observation create | new `labor_befund` row; the LOINC code mapped to `labcode` through `labcode_map` |
 
@@ -707,9 +707,15 @@ where
             let (translator, ctx) = (translator.clone(), ctx.clone());
             Box::pin(async move {
                 let Some((stored_nr, deleted, version)) = stored_patient(tx, key).await? else {
-                    return Err(Error::NotFound {
-                        resource_type: "Patient".into(),
-                        id,
+                    // The KIS assigns patient ids (updateCreate is false): 405, as FHIR's update
+                    // says, to callers that may know whether this id exists at all.
+                    return Err(if may_see_patient(&ctx, &id) {
+                        Error::not_supported("Patient", "update as create (client-assigned ids)")
+                    } else {
+                        Error::NotFound {
+                            resource_type: "Patient".into(),
+                            id,
+                        }
                     });
                 };
                 if deleted == 1 {

@@ -255,7 +255,13 @@ async fn patient_round_trip(kis: Arc<Kis>) {
         patient_row(&kis, id).await.get_i64("aend_zaehler").unwrap(),
         3
     );
-    // Unknown ids.
+    // Unknown ids: the KIS assigns ids, so an update cannot create (405).
+    let err = kis
+        .facade
+        .update("Patient", "999999", resource(json!({"resourceType": "Patient", "id": "999999", "name": [{"family": "X", "given": ["Y"]}]})), None, &ctx)
+        .await
+        .unwrap_err();
+    assert_eq!(err.status(), 405, "{name}: {err}");
     assert_eq!(
         kis.facade
             .delete("Patient", "999999", &ctx)
