@@ -89,13 +89,14 @@ fn p(resource_type: &str, code: &str) -> &'static SearchParamDef {
         .unwrap_or_else(|| panic!("{resource_type}.{code} is an R4 search parameter"))
 }
 
-/// `CASE expr WHEN 'a' THEN 'x' ... END`: a legacy code as its FHIR code, for token searches.
+/// `(CASE expr WHEN 'a' THEN 'x' ... END)`: a legacy code as its FHIR code, for token searches
+/// (parenthesised, so a dialect's `COLLATE` or `BINARY` applies to the whole expression).
 fn case(expr: &str, pairs: impl IntoIterator<Item = (&'static str, &'static str)>) -> String {
-    let mut sql = format!("CASE {expr}");
+    let mut sql = format!("(CASE {expr}");
     for (legacy, fhir) in pairs {
         sql.push_str(&format!(" WHEN '{legacy}' THEN '{fhir}'"));
     }
-    sql.push_str(" END");
+    sql.push_str(" END)");
     sql
 }
 
@@ -296,8 +297,8 @@ pub fn encounter_table() -> TableMapping {
         .param(
             p("Encounter", "status"),
             token(
-                "CASE WHEN f.storniert = 1 THEN 'cancelled' \
-                 WHEN f.entlassung IS NULL THEN 'in-progress' ELSE 'finished' END"
+                "(CASE WHEN f.storniert = 1 THEN 'cancelled' \
+                 WHEN f.entlassung IS NULL THEN 'in-progress' ELSE 'finished' END)"
                     .into(),
                 ENCOUNTER_STATUS_SYSTEM,
             ),

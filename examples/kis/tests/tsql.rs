@@ -167,3 +167,25 @@ fn codes_go_through_the_map_or_the_local_column() {
     );
     assert!(sql.contains("lp.geloescht = 0"), "{sql}");
 }
+
+#[test]
+fn legacy_codes_are_mapped_in_sql() {
+    let (sql, binds) = tsql("Patient", "gender=female");
+    assert!(
+        sql.contains(
+            "(CASE p.geschlecht WHEN 'M' THEN 'male' WHEN 'W' THEN 'female' WHEN 'D' THEN 'other' \
+             WHEN 'U' THEN 'unknown' END) COLLATE Latin1_General_BIN2 = @P2"
+        ),
+        "{sql}"
+    );
+    assert_eq!(binds[0], BindValue::Text("female".into()));
+    let (sql, _) = tsql("Encounter", "status=in-progress&class=EMER");
+    assert!(
+        sql.contains("(CASE WHEN f.storniert = 1 THEN 'cancelled'"),
+        "{sql}"
+    );
+    assert!(
+        sql.contains("WHEN 'N' THEN 'EMER' END) COLLATE Latin1_General_BIN2"),
+        "{sql}"
+    );
+}
