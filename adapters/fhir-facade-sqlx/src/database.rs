@@ -4,6 +4,7 @@ use std::future::Future;
 use std::time::Duration;
 
 use async_trait::async_trait;
+use fhir_facade_core::sql::write::{Transact, Transaction as WriteTransaction};
 use fhir_facade_core::sql::{Dialect, Executor, dialect_for_url};
 use fhir_facade_core::translate::{BindValue, SqlFragment};
 #[cfg(any(feature = "mysql", feature = "sqlite"))]
@@ -225,6 +226,159 @@ impl Executor for Database {
         request_id: Option<&str>,
     ) -> fhir_facade_core::Result<u64> {
         Database::fetch_count(self, statement, request_id).await
+    }
+}
+
+#[async_trait]
+impl Transact for Database {
+    type Transaction = Transaction;
+
+    async fn begin(&self, request_id: Option<&str>) -> fhir_facade_core::Result<Transaction> {
+        let run = async {
+            Ok(match &self.pool {
+                #[cfg(feature = "postgres")]
+                Pool::Postgres(pool) => Open::Postgres(pool.begin().await?),
+                #[cfg(feature = "mysql")]
+                Pool::MySql(pool) => Open::MySql(pool.begin().await?),
+                #[cfg(feature = "sqlite")]
+                Pool::Sqlite(pool) => Open::Sqlite(pool.begin().await?),
+            })
+        };
+        let open = self.limited(run, "BEGIN", request_id).await?;
+        Ok(Transaction {
+            open,
+            dialect: self.pool.dialect(),
+            database: self.clone(),
+            request_id: request_id.map(str::to_owned),
+        })
+    }
+}
+
+enum Open {
+    #[cfg(feature = "postgres")]
+    Postgres(sqlx::Transaction<'static, sqlx::Postgres>),
+    #[cfg(feature = "mysql")]
+    MySql(sqlx::Transaction<'static, sqlx::MySql>),
+    #[cfg(feature = "sqlite")]
+    Sqlite(sqlx::Transaction<'static, sqlx::Sqlite>),
+}
+
+/// A transaction on one pooled connection, opened by [`Transact::begin`]: statements run under
+/// the [`Database`]'s time limit; dropping it without [`commit`](WriteTransaction::commit) rolls
+/// it back (sqlx does so before the connection is used again).
+pub struct Transaction {
+    open: Open,
+    dialect: &'static dyn Dialect,
+    database: Database,
+    request_id: Option<String>,
+}
+
+impl std::fmt::Debug for Transaction {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Transaction")
+            .field("request_id", &self.request_id)
+            .finish_non_exhaustive()
+    }
+}
+
+#[async_trait]
+impl WriteTransaction for Transaction {
+    type Row = Row;
+
+    fn dialect(&self) -> &'static dyn Dialect {
+        self.dialect
+    }
+
+    async fn fetch_all(&mut self, statement: &SqlFragment) -> fhir_facade_core::Result<Vec<Row>> {
+        let (sql, binds) = self.dialect.render(statement);
+        let run = async {
+            Ok(match &mut self.open {
+                #[cfg(feature = "postgres")]
+                Open::Postgres(tx) => bind_all!(sqlx::query(&sql), &binds, bind_pg)
+                    .fetch_all(&mut **tx)
+                    .await?
+                    .into_iter()
+                    .map(Row::Postgres)
+                    .collect(),
+                #[cfg(feature = "mysql")]
+                Open::MySql(tx) => bind_all!(sqlx::query(&sql), &binds, bind_mysql)
+                    .fetch_all(&mut **tx)
+                    .await?
+                    .into_iter()
+                    .map(Row::MySql)
+                    .collect(),
+                #[cfg(feature = "sqlite")]
+                Open::Sqlite(tx) => bind_all!(sqlx::query(&sql), &binds, bind_sqlite)
+                    .fetch_all(&mut **tx)
+                    .await?
+                    .into_iter()
+                    .map(Row::Sqlite)
+                    .collect(),
+            })
+        };
+        self.database
+            .limited(run, &sql, self.request_id.as_deref())
+            .await
+    }
+
+    async fn execute(&mut self, statement: &SqlFragment) -> fhir_facade_core::Result<u64> {
+        let (sql, binds) = self.dialect.render(statement);
+        let run = async {
+            Ok(match &mut self.open {
+                #[cfg(feature = "postgres")]
+                Open::Postgres(tx) => bind_all!(sqlx::query(&sql), &binds, bind_pg)
+                    .execute(&mut **tx)
+                    .await?
+                    .rows_affected(),
+                #[cfg(feature = "mysql")]
+                Open::MySql(tx) => bind_all!(sqlx::query(&sql), &binds, bind_mysql)
+                    .execute(&mut **tx)
+                    .await?
+                    .rows_affected(),
+                #[cfg(feature = "sqlite")]
+                Open::Sqlite(tx) => bind_all!(sqlx::query(&sql), &binds, bind_sqlite)
+                    .execute(&mut **tx)
+                    .await?
+                    .rows_affected(),
+            })
+        };
+        self.database
+            .limited(run, &sql, self.request_id.as_deref())
+            .await
+    }
+
+    async fn commit(self) -> fhir_facade_core::Result<()> {
+        let run = async {
+            match self.open {
+                #[cfg(feature = "postgres")]
+                Open::Postgres(tx) => tx.commit().await?,
+                #[cfg(feature = "mysql")]
+                Open::MySql(tx) => tx.commit().await?,
+                #[cfg(feature = "sqlite")]
+                Open::Sqlite(tx) => tx.commit().await?,
+            }
+            Ok(())
+        };
+        self.database
+            .limited(run, "COMMIT", self.request_id.as_deref())
+            .await
+    }
+
+    async fn rollback(self) -> fhir_facade_core::Result<()> {
+        let run = async {
+            match self.open {
+                #[cfg(feature = "postgres")]
+                Open::Postgres(tx) => tx.rollback().await?,
+                #[cfg(feature = "mysql")]
+                Open::MySql(tx) => tx.rollback().await?,
+                #[cfg(feature = "sqlite")]
+                Open::Sqlite(tx) => tx.rollback().await?,
+            }
+            Ok(())
+        };
+        self.database
+            .limited(run, "ROLLBACK", self.request_id.as_deref())
+            .await
     }
 }
 

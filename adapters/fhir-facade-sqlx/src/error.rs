@@ -37,9 +37,23 @@ impl SqlxError {
                 | sqlx::Error::Tls(_)
                 | sqlx::Error::WorkerCrashed,
             ) => DatabaseErrorKind::Unavailable,
+            SqlxError::Sqlx(sqlx::Error::Database(e)) if is_conflict(e.as_ref()) => {
+                DatabaseErrorKind::Conflict
+            }
             _ => DatabaseErrorKind::Other,
         }
     }
+}
+
+/// A failure that a retry of the whole transaction may resolve: a unique key taken by a
+/// concurrent writer, a serialization failure or deadlock (SQLSTATE `40001`, PostgreSQL `40P01`),
+/// or SQLite's database-busy codes (`SQLITE_BUSY` 5, `SQLITE_BUSY_SNAPSHOT` 517, `SQLITE_LOCKED` 6).
+fn is_conflict(error: &dyn sqlx::error::DatabaseError) -> bool {
+    error.kind() == sqlx::error::ErrorKind::UniqueViolation
+        || matches!(
+            error.code().as_deref(),
+            Some("40001" | "40P01" | "5" | "517" | "6")
+        )
 }
 
 impl From<SqlxError> for fhir_facade_core::Error {

@@ -7,6 +7,12 @@
 //! [`RowMapper<Row>`](RowMapper). [`Database`] is the core's
 //! [`Executor`](fhir_facade_core::sql::Executor); the provider logic is the core's.
 //!
+//! For writes, [`Database`] implements the core's
+//! [`Transact`](fhir_facade_core::sql::write::Transact): [`Transaction`] runs statements on one
+//! pooled connection (`pool.begin()`) and rolls back unless committed; unique-key violations,
+//! serialization failures and deadlocks are [`DatabaseErrorKind::Conflict`](fhir_facade_core::error::DatabaseErrorKind)
+//! (409), which [`in_transaction`](fhir_facade_core::sql::write::in_transaction) retries.
+//!
 //! Drivers are behind the features `postgres`, `mysql` and `sqlite` (enable at least one).
 //! [`Pool`] is an enum over the concrete sqlx pools rather than `sqlx::AnyPool`: each driver
 //! binds values with its own types (decimals, timestamps) and decodes columns exactly, which
@@ -29,7 +35,7 @@ mod database;
 mod error;
 mod row;
 
-pub use database::{Database, Pool};
+pub use database::{Database, Pool, Transaction};
 pub use error::SqlxError;
 pub use fhir_facade_core::sql::{RowMapper, SqlRow};
 pub use row::Row;

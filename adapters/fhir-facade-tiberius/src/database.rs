@@ -3,13 +3,14 @@
 use std::time::Duration;
 
 use async_trait::async_trait;
+use fhir_facade_core::sql::write::{Transact, Transaction as WriteTransaction};
 use fhir_facade_core::sql::{Dialect, Executor, MsSqlDialect};
 use fhir_facade_core::translate::{BindValue, SqlFragment};
 use tiberius::Query;
 use tokio::time::{Instant, timeout_at};
 
 use crate::bind::column_data;
-use crate::pool::Connection;
+use crate::pool::{Connection, Manager};
 use crate::{Pool, Row, TiberiusError};
 
 /// A pool with a per-statement time limit: what a [`SqlProvider`](crate::SqlProvider) runs on.
@@ -140,6 +141,139 @@ impl Executor for Database {
         request_id: Option<&str>,
     ) -> fhir_facade_core::Result<u64> {
         Database::fetch_count(self, statement, request_id).await
+    }
+}
+
+#[async_trait]
+impl Transact for Database {
+    type Transaction = Transaction;
+
+    /// Takes a connection of its own from the pool and starts a transaction on it with
+    /// `SET XACT_ABORT ON`, so that any failing statement aborts the whole transaction.
+    async fn begin(&self, request_id: Option<&str>) -> fhir_facade_core::Result<Transaction> {
+        let deadline = Instant::now() + self.timeout;
+        let conn = match timeout_at(deadline, self.pool.inner.get_owned()).await {
+            Ok(Ok(conn)) => conn,
+            Ok(Err(e)) => return Err(log(e.into(), BEGIN, request_id)),
+            Err(_) => {
+                return Err(log(
+                    TiberiusError::Pool(bb8::RunError::TimedOut),
+                    BEGIN,
+                    request_id,
+                ));
+            }
+        };
+        let mut tx = Transaction {
+            conn,
+            timeout: self.timeout,
+            request_id: request_id.map(str::to_owned),
+            open: false,
+        };
+        tx.run(BEGIN, async |c| {
+            c.client.simple_query(BEGIN).await?.into_results().await?;
+            Ok(())
+        })
+        .await?;
+        tx.open = true;
+        Ok(tx)
+    }
+}
+
+const BEGIN: &str = "SET XACT_ABORT ON; BEGIN TRANSACTION";
+
+/// A transaction on one pooled connection, opened by [`Transact::begin`]. Statements run under
+/// the [`Database`]'s time limit. Dropped without [`commit`](WriteTransaction::commit) or
+/// [`rollback`](WriteTransaction::rollback), its connection is discarded instead of returned to
+/// the pool, and SQL Server rolls the transaction back when the connection closes.
+pub struct Transaction {
+    conn: bb8::PooledConnection<'static, Manager>,
+    timeout: Duration,
+    request_id: Option<String>,
+    /// Whether the transaction is still open (neither committed nor rolled back).
+    open: bool,
+}
+
+impl std::fmt::Debug for Transaction {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Transaction")
+            .field("request_id", &self.request_id)
+            .field("open", &self.open)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Transaction {
+    async fn run<T>(
+        &mut self,
+        sql: &str,
+        statement: impl AsyncFnOnce(&mut Connection) -> tiberius::Result<T>,
+    ) -> fhir_facade_core::Result<T> {
+        let result = match tokio::time::timeout(self.timeout, on(&mut self.conn, statement)).await {
+            Ok(result) => result,
+            Err(_) => Err(TiberiusError::Timeout(self.timeout)),
+        };
+        result.map_err(|e| log(e, sql, self.request_id.as_deref()))
+    }
+
+    async fn finish(mut self, sql: &'static str) -> fhir_facade_core::Result<()> {
+        let result = self
+            .run(sql, async |c| {
+                c.client.simple_query(sql).await?.into_results().await?;
+                Ok(())
+            })
+            .await;
+        if result.is_ok() {
+            self.open = false;
+        }
+        result
+    }
+}
+
+impl Drop for Transaction {
+    fn drop(&mut self) {
+        if self.open {
+            // Not finished: discard the connection; closing it rolls the transaction back.
+            self.conn.in_flight = true;
+        }
+    }
+}
+
+#[async_trait]
+impl WriteTransaction for Transaction {
+    type Row = Row;
+
+    fn dialect(&self) -> &'static dyn Dialect {
+        &MsSqlDialect
+    }
+
+    async fn fetch_all(&mut self, statement: &SqlFragment) -> fhir_facade_core::Result<Vec<Row>> {
+        let (sql, binds) = MsSqlDialect.render(statement);
+        let rows = self
+            .run(&sql, async |c| {
+                query(&sql, &binds)
+                    .query(&mut c.client)
+                    .await?
+                    .into_first_result()
+                    .await
+            })
+            .await?;
+        Ok(rows.into_iter().map(Row::from).collect())
+    }
+
+    async fn execute(&mut self, statement: &SqlFragment) -> fhir_facade_core::Result<u64> {
+        let (sql, binds) = MsSqlDialect.render(statement);
+        self.run(&sql, async |c| {
+            Ok(query(&sql, &binds).execute(&mut c.client).await?.total())
+        })
+        .await
+    }
+
+    async fn commit(self) -> fhir_facade_core::Result<()> {
+        self.finish("COMMIT TRANSACTION").await
+    }
+
+    async fn rollback(self) -> fhir_facade_core::Result<()> {
+        self.finish("IF @@TRANCOUNT > 0 ROLLBACK TRANSACTION").await
     }
 }
 

@@ -41,6 +41,11 @@ impl TiberiusError {
             | TiberiusError::Driver(E::Io { .. } | E::Tls(_) | E::Routing { .. }) => {
                 DatabaseErrorKind::Unavailable
             }
+            // Unique constraint or index violated (2627, 2601), deadlock victim (1205): a
+            // concurrent writer won; retrying the whole transaction may succeed.
+            TiberiusError::Driver(E::Server(e)) if matches!(e.code(), 2627 | 2601 | 1205) => {
+                DatabaseErrorKind::Conflict
+            }
             _ => DatabaseErrorKind::Other,
         }
     }

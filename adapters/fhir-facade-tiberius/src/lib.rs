@@ -12,6 +12,12 @@
 //! text as `nvarchar`, integers as `bigint`, decimals as `decimal`, instants as `datetime2`
 //! holding UTC, dates as `date`, booleans as `bit`, `NULL` as a typed `nvarchar` null.
 //!
+//! For writes, [`Database`] implements the core's
+//! [`Transact`](fhir_facade_core::sql::write::Transact): a [`Transaction`] holds one pooled
+//! connection between `SET XACT_ABORT ON; BEGIN TRANSACTION` and `COMMIT`/`ROLLBACK`; dropped
+//! unfinished, its connection is discarded and SQL Server rolls back. Unique-key violations (2627,
+//! 2601) and deadlocks (1205) are [`DatabaseErrorKind::Conflict`](fhir_facade_core::error::DatabaseErrorKind) (409).
+//!
 //! Connections come from a bounded [`Pool`] (bb8) and are not pinged before use: a dead
 //! connection fails its statement (503). A connection whose statement did not finish (time
 //! limit, dropped request, I/O error) is discarded rather than returned to the pool, since its
@@ -32,7 +38,7 @@ mod pool;
 mod row;
 
 pub use config::config_from_url;
-pub use database::Database;
+pub use database::{Database, Transaction};
 pub use error::TiberiusError;
 pub use fhir_facade_core::sql::{RowMapper, SqlRow};
 pub use pool::Pool;

@@ -41,6 +41,7 @@ pub mod row;
 pub mod text;
 pub mod translator;
 pub mod uri;
+pub mod write;
 
 pub use dialect::{
     Dialect, LikePattern, MsSqlDialect, MySqlDialect, PgDialect, SqliteDialect, dialect_for_url,
@@ -49,3 +50,4 @@ pub use provider::{Executor, RowMapper, SqlProvider};
 pub use row::SqlRow;
 pub use text::{FOLD_MAP, escape_like, fold};
 pub use translator::{SqlPlan, SqlTranslator};
+pub use write::{Transact, Transaction, in_transaction};

@@ -1,0 +1,129 @@
+//! Connecting to the KIS database and building the [`Facade`].
+
+use std::time::Duration;
+
+use fhir_facade_core::sql::write::Transact;
+use fhir_facade_core::sql::{SqlProvider, SqlRow};
+use fhir_facade_core::{Facade, Result};
+
+use crate::mapping::{ConditionMapper, EncounterMapper, PractitionerMapper, shared_schema};
+use crate::provider::{ObservationProvider, PatientProvider};
+use crate::{Backend, KisError};
+
+/// The longest a statement may take.
+pub const STATEMENT_TIMEOUT: Duration = Duration::from_secs(30);
+
+/// The facade over `db`: Patient (read, search, create, update, delete), Observation (read,
+/// search, create), Encounter, Condition and Practitioner (read, search).
+pub fn facade<E>(db: E, backend: Backend) -> Result<Facade>
+where
+    E: Transact + Clone + 'static,
+    E::Row: SqlRow + 'static,
+{
+    let schema = shared_schema(backend)?;
+    Facade::builder()
+        .provider(PatientProvider::new(db.clone(), schema.clone(), backend)?)
+        .provider(ObservationProvider::new(
+            db.clone(),
+            schema.clone(),
+            backend,
+        )?)
+        .provider(SqlProvider::new(
+            db.clone(),
+            schema.clone(),
+            "Encounter",
+            EncounterMapper,
+        )?)
+        .provider(SqlProvider::new(
+            db.clone(),
+            schema.clone(),
+            "Condition",
+            ConditionMapper,
+        )?)
+        .provider(SqlProvider::new(
+            db,
+            schema,
+            "Practitioner",
+            PractitionerMapper,
+        )?)
+        .build()
+}
+
+async fn load_all<E: Transact>(
+    db: &E,
+    backend: Backend,
+    data: &crate::generate::Dataset,
+    replace: bool,
+) -> Result<()> {
+    use fhir_facade_core::sql::write::Transaction;
+    let mut tx = db.begin(Some("generate")).await?;
+    crate::generate::load(&mut tx, backend, data, replace).await?;
+    tx.commit().await
+}
+
+/// A connection pool to the KIS database of a `DATABASE_URL`.
+#[derive(Debug, Clone)]
+pub enum KisDatabase {
+    /// PostgreSQL, MariaDB/MySQL or SQLite.
+    Sqlx(fhir_facade_sqlx::Database),
+    /// SQL Server.
+    MsSql(fhir_facade_tiberius::Database),
+}
+
+impl KisDatabase {
+    /// Connects a pool of at most `max_connections` to `url`.
+    pub async fn connect(
+        url: &str,
+        max_connections: u32,
+    ) -> std::result::Result<(KisDatabase, Backend), KisError> {
+        let backend = Backend::of_url(url)?;
+        let db = match backend {
+            Backend::MsSql => KisDatabase::MsSql(fhir_facade_tiberius::Database {
+                pool: fhir_facade_tiberius::Pool::connect(url, max_connections)
+                    .await
+                    .map_err(|e| KisError::Connect(e.to_string()))?,
+                timeout: STATEMENT_TIMEOUT,
+            }),
+            _ => KisDatabase::Sqlx(fhir_facade_sqlx::Database {
+                pool: fhir_facade_sqlx::Pool::connect(url, max_connections)
+                    .await
+                    .map_err(|e| KisError::Connect(e.to_string()))?,
+                timeout: STATEMENT_TIMEOUT,
+            }),
+        };
+        Ok((db, backend))
+    }
+
+    /// Whether the database answers `SELECT 1` (for `/readyz`).
+    pub async fn ping(&self) -> bool {
+        let one = fhir_facade_core::translate::SqlFragment::sql("SELECT 1");
+        match self {
+            KisDatabase::Sqlx(db) => db.fetch_all(&one, None).await.is_ok(),
+            KisDatabase::MsSql(db) => db.fetch_all(&one, None).await.is_ok(),
+        }
+    }
+
+    /// Creates the legacy schema (dropping its tables first when `replace`) and fills it with
+    /// `patients` generated patients from `seed`, in one transaction.
+    pub async fn generate(
+        &self,
+        backend: Backend,
+        patients: u32,
+        seed: u64,
+        replace: bool,
+    ) -> Result<()> {
+        let data = crate::generate::Dataset::generate(patients, seed);
+        match self {
+            KisDatabase::Sqlx(db) => load_all(db, backend, &data, replace).await,
+            KisDatabase::MsSql(db) => load_all(db, backend, &data, replace).await,
+        }
+    }
+
+    /// The facade over this database.
+    pub fn facade(&self, backend: Backend) -> Result<Facade> {
+        match self {
+            KisDatabase::Sqlx(db) => facade(db.clone(), backend),
+            KisDatabase::MsSql(db) => facade(db.clone(), backend),
+        }
+    }
+}
