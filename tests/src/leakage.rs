@@ -1032,6 +1032,25 @@ impl Session<'_> {
     }
 }
 
+/// The ids of up to `n` patients the server lists to `token` (an unrestricted one), in its order:
+/// for a runner that has to pick the patients whose tokens it mints.
+pub fn list_patients(base_url: &str, token: &str, n: usize) -> Result<Vec<String>, Leak> {
+    let url = format!("{}/Patient?_count={n}", base_url.trim_end_matches('/'));
+    let answer =
+        http_request(&url, Some(token), None).map_err(|e| Leak(format!("GET {url}: {e}")))?;
+    if answer.status != 200 {
+        return Err(Leak(format!("GET {url}: {}", answer.status)));
+    }
+    let bundle = answer.json(&format!("GET {url}")).map_err(Leak)?;
+    Ok(bundle["entry"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(|e| e["resource"]["id"].as_str().map(str::to_owned))
+        .take(n)
+        .collect())
+}
+
 /// A blocking HTTP/1.1 `GET`, or `POST` of a form (no TLS; the check runs against local
 /// servers).
 fn http_request(url: &str, token: Option<&str>, form: Option<&str>) -> Result<Answer, String> {

@@ -9,6 +9,12 @@
 //! compartment). Tokens are RS256 JWTs signed here and validated by the facade through a local
 //! OIDC discovery document and JWKS, as from Keycloak.
 //!
+//! `a_facade_binary_keeps_each_patient_in_its_compartment` runs the same check against any facade
+//! binary configured by `fhir_facade_axum::ServerSettings` (the examples), when
+//! `FHIR_FACADE_LEAKAGE_BIN` names it: the binary is started with `FHIR_FACADE_OIDC_ISSUER`
+//! pointing at this test's IdP and otherwise the test's environment (`DATABASE_URL`, …);
+//! `FHIR_FACADE_LEAKAGE_CASES` sets the number of generated searches (default 200).
+//!
 //! Two faulty servers show that the check fails when it should: one whose authorization layer
 //! loses the patient constraint, and one whose providers drop the compartment constraint (the
 //! core's own check on returned resources then stands between the provider and the client).
@@ -31,7 +37,7 @@ use fhir_facade_core::{
     SearchPage, SearchQuery,
 };
 use fhir_facade_sqlx::{Database, Pool, Row, RowMapper, SqlProvider, SqlxError};
-use fhir_facade_tests::leakage::{LeakageCheck, PatientToken, Report};
+use fhir_facade_tests::leakage::{LeakageCheck, PatientToken, Report, list_patients};
 use jsonwebtoken::jwk::Jwk;
 use jsonwebtoken::{Algorithm, EncodingKey, Header};
 use serde_json::{Value, json};
@@ -584,4 +590,79 @@ async fn providers_that_forget_the_compartment_are_caught() {
         leak.contains("a total counted outside the compartment"),
         "{leak}"
     );
+}
+
+/// The binary, stopped on drop.
+struct Child(std::process::Child);
+
+impl Drop for Child {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_facade_binary_keeps_each_patient_in_its_compartment() {
+    let Some(bin) = std::env::var_os("FHIR_FACADE_LEAKAGE_BIN") else {
+        eprintln!("skipping the leakage check of a binary: FHIR_FACADE_LEAKAGE_BIN is not set");
+        return;
+    };
+    let issuer = start_idp().await;
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let _child = Child(
+        std::process::Command::new(&bin)
+            .env("FHIR_FACADE_LISTEN", format!("127.0.0.1:{port}"))
+            .env("FHIR_FACADE_OIDC_ISSUER", &issuer)
+            .env("FHIR_FACADE_OIDC_AUDIENCE", AUDIENCE)
+            .env_remove("FHIR_FACADE_BASE_URL")
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .unwrap_or_else(|e| panic!("{}: {e}", bin.to_string_lossy())),
+    );
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+    while tokio::net::TcpStream::connect(("127.0.0.1", port))
+        .await
+        .is_err()
+    {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the binary did not start"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    let base = format!(
+        "http://127.0.0.1:{port}{}",
+        fhir_facade_axum::settings::FHIR_PATH
+    );
+    let oracle = token(&issuer, "system/*.rs", None);
+    let cases = std::env::var("FHIR_FACADE_LEAKAGE_CASES")
+        .ok()
+        .and_then(|c| c.parse().ok())
+        .unwrap_or(200);
+    let report = tokio::task::spawn_blocking(move || {
+        let ids = list_patients(&base, &oracle, 3)?;
+        assert!(ids.len() >= 2, "the binary serves fewer than two patients");
+        let patients = ids
+            .iter()
+            .map(|id| PatientToken {
+                patient: id.clone(),
+                token: token(&issuer, "patient/*.rs", Some(id)),
+            })
+            .collect();
+        LeakageCheck::new(base, patients)
+            .oracle(oracle)
+            .cases(cases)
+            .run()
+    })
+    .await
+    .unwrap()
+    .unwrap_or_else(|leak| panic!("{leak}"));
+    eprintln!("{report:?}");
+    assert!(report.returned > 0, "{report:?}");
 }
