@@ -200,7 +200,18 @@ impl Facade {
         let mut joined = BTreeSet::new();
         joined_types(&query.criteria, &mut joined);
         for resource_type in &joined {
-            self.scoped(ctx, resource_type, Interaction::SearchType)?;
+            let joined_ctx = self.scoped(ctx, resource_type, Interaction::SearchType)?;
+            // A query-narrowed scope on a joined type would have to hold inside the chain's
+            // subquery, where nothing applies it: refuse rather than let the chain look past it.
+            let narrowed = joined_ctx.constraints[ctx.constraints.len()..]
+                .iter()
+                .any(|c| matches!(c, Constraint::Criterion(_)));
+            if narrowed {
+                return Err(Error::Forbidden(format!(
+                    "the scope for {resource_type} is narrowed by a query, which a chain or _has \
+                     cannot apply"
+                )));
+            }
         }
         if let Some((compartment_type, id)) = request.compartment {
             search_ctx.constraints.push(Constraint::Compartment {
@@ -1358,6 +1369,11 @@ mod tests {
         let both = "patient/Patient.rs patient/Observation.rs";
         assert!(search("Observation", chain, both).await.is_ok());
         assert!(search("Patient", has, both).await.is_ok());
+        // A narrowed scope on the joined type cannot be applied inside the subquery.
+        let narrowed = "patient/Patient.rs patient/Observation.rs?_id=o1";
+        let err = search("Patient", has, narrowed).await.unwrap_err();
+        assert_eq!(err.status(), 403);
+        assert!(search("Observation", chain, narrowed).await.is_ok());
     }
 
     #[tokio::test]
