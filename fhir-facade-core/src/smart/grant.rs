@@ -1,6 +1,7 @@
 //! [`SmartGrant`]: what a validated SMART access token allows, as an [`AccessPolicy`].
 
 use super::scope::{ResourceScope, ScopeLevel};
+use crate::compartment::patient_compartment_params;
 use crate::provider::{AccessPolicy, Constraint, Interaction};
 use crate::search::{Handling, ParamSource, ParseOptions};
 use crate::{Error, Result, SearchQuery};
@@ -37,8 +38,8 @@ impl SmartGrant {
     }
 
     /// The constraints one scope puts on its access, or `None` when it cannot be honoured (a
-    /// `patient/` scope without a patient, a narrowing query that does not parse): such a scope
-    /// grants nothing.
+    /// `patient/` scope without a patient or on a type outside the Patient compartment, such as
+    /// Practitioner; a narrowing query that does not parse): such a scope grants nothing.
     fn constraints_of(
         &self,
         scope: &ResourceScope,
@@ -47,6 +48,11 @@ impl SmartGrant {
     ) -> Option<Vec<Constraint>> {
         let mut constraints = Vec::new();
         if scope.level == ScopeLevel::Patient {
+            // No patient's record holds such a type, so `patient/*.rs` does not reach it (a 403,
+            // or the type left out of `_include`), rather than a search no mapping can confine.
+            if resource_type != "Patient" && patient_compartment_params(resource_type).is_empty() {
+                return None;
+            }
             constraints.push(Constraint::Compartment {
                 compartment_type: "Patient".to_owned(),
                 id: self.patient.clone()?,
@@ -156,6 +162,18 @@ mod tests {
         assert_eq!(err.status(), 403);
         let err = check(&p1, "Observation", Interaction::Create).unwrap_err();
         assert_eq!(err.status(), 403);
+    }
+
+    #[test]
+    fn patient_scopes_do_not_reach_types_outside_the_compartment() {
+        let p1 = SmartGrant::new("patient/*.rs", Some("p1".into()));
+        for outside in ["Practitioner", "Organization", "Medication", "Location"] {
+            let err = check(&p1, outside, Interaction::SearchType).unwrap_err();
+            assert_eq!(err.status(), 403, "{outside}");
+        }
+        assert!(check(&p1, "Encounter", Interaction::SearchType).is_ok());
+        let both = SmartGrant::new("patient/*.rs user/Practitioner.rs", Some("p1".into()));
+        assert!(check(&both, "Practitioner", Interaction::SearchType).is_ok());
     }
 
     #[test]
