@@ -10,7 +10,7 @@
 use std::io::Read;
 use std::path::{Path, PathBuf};
 
-use crate::load::{CsvSource, LoadError, load_sqlite, sqlite_writer};
+use crate::load::{CsvSource, LoadError, OpenedFile, load_sqlite, sqlite_writer};
 
 /// Environment variable: where the demo database file is (built when missing).
 pub const DEMO_DB_ENV: &str = "OMOP_FACADE_DEMO_DB";
@@ -57,7 +57,7 @@ impl CsvSource for Embedded {
         format!("embedded data/{}.csv.gz", table.to_ascii_uppercase())
     }
 
-    fn open(&self, table: &str) -> Result<Option<(Box<dyn Read + Send>, u64)>, LoadError> {
+    fn open(&self, table: &str) -> Result<Option<OpenedFile>, LoadError> {
         Ok(FILES.iter().find(|(t, _)| *t == table).map(|(_, bytes)| {
             let reader: Box<dyn Read + Send> = Box::new(flate2::read::GzDecoder::new(*bytes));
             (reader, bytes.len() as u64)

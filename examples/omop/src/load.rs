@@ -78,6 +78,9 @@ pub enum LoadError {
     Ddl(String),
 }
 
+/// An opened CSV file and its size in bytes (for the progress bar).
+pub type OpenedFile = (Box<dyn Read + Send>, u64);
+
 /// Where CSV files come from.
 pub trait CsvSource: Send + Sync {
     /// The name shown in messages for `table`'s file.
@@ -85,7 +88,7 @@ pub trait CsvSource: Send + Sync {
 
     /// The file of `table` (lower case, as in the DDL) and its size in bytes, or `None` when
     /// the source has no such file.
-    fn open(&self, table: &str) -> Result<Option<(Box<dyn Read + Send>, u64)>, LoadError>;
+    fn open(&self, table: &str) -> Result<Option<OpenedFile>, LoadError>;
 }
 
 /// A directory of `PERSON.csv`, `CONCEPT.csv`, ... (upper or lower case names).
@@ -109,7 +112,7 @@ impl CsvSource for CsvDir {
             .to_string()
     }
 
-    fn open(&self, table: &str) -> Result<Option<(Box<dyn Read + Send>, u64)>, LoadError> {
+    fn open(&self, table: &str) -> Result<Option<OpenedFile>, LoadError> {
         let Some(path) = self.path(table) else {
             return Ok(None);
         };
