@@ -8,6 +8,9 @@
 //!   unique indexes) and indexes. Date-only values in `TIMESTAMP` columns get `00:00:00`, the
 //!   text form SQLite's date functions and the driver read.
 //!
+//! - SQL Server: the official DDL, rows in multi-row `INSERT`s of bound text values that the
+//!   server converts to each column's type, then the official primary keys and indexes.
+//!
 //! A file the facade needs that is missing, a header naming a column the table does not have, or
 //! a malformed line is an error naming the file (and line); nothing is loaded before every
 //! needed file was found.
@@ -450,6 +453,162 @@ pub async fn load_postgres(
     Ok(report)
 }
 
+/// The most parameters SQL Server accepts in one statement is 2100; a batch of rows stays under.
+const MSSQL_MAX_PARAMS: usize = 2000;
+
+/// A CSV value as SQL Server converts it from `nvarchar` unambiguously: `datetime` columns get
+/// ISO 8601 with a `T` (`2013-07-05T00:00:00`), which no `DATEFORMAT` setting reads otherwise.
+fn mssql_value(value: &str, datetime: bool) -> fhir_facade_core::translate::BindValue {
+    use fhir_facade_core::translate::BindValue;
+    if value.is_empty() {
+        BindValue::Null
+    } else if datetime && value.len() == 10 {
+        BindValue::Text(format!("{value}T00:00:00"))
+    } else if datetime {
+        BindValue::Text(value.replacen(' ', "T", 1))
+    } else {
+        BindValue::Text(value.to_owned())
+    }
+}
+
+/// Creates the CDM schema at `at` with the official SQL Server DDL in the database of `db` and
+/// loads `source` into it, in multi-row `INSERT`s of bound values (SQL Server converts the text
+/// to each column's type).
+pub async fn load_mssql(
+    db: &fhir_facade_tiberius::Database,
+    at: &CdmLocation,
+    source: &dyn CsvSource,
+    quiet: bool,
+) -> Result<LoadReport, LoadError> {
+    use fhir_facade_core::sql::SqlRow;
+    use fhir_facade_core::translate::{BindValue, SqlFragment};
+    let [ddl, keys, indices] = ddl::SQL_SERVER;
+    let progress = progress_bar(quiet);
+    let opened = open_all(source, ddl, &progress)?;
+    let sql_error = |e: fhir_facade_core::Error| LoadError::Ddl(format!("SQL Server: {e}"));
+    if let Some(schema) = at.schema_name() {
+        let statement = format!("IF SCHEMA_ID('{schema}') IS NULL EXEC('CREATE SCHEMA {schema}')");
+        db.execute(&SqlFragment::sql(statement), None)
+            .await
+            .map_err(sql_error)?;
+    }
+    for statement in statements(ddl, at) {
+        db.execute(&SqlFragment::sql(statement), None)
+            .await
+            .map_err(sql_error)?;
+    }
+    let mut report = LoadReport::default();
+    for Opened {
+        table,
+        file,
+        reader,
+    } in opened
+    {
+        progress.set_message(table.clone());
+        let mut lookup = SqlFragment::sql(
+            "SELECT COLUMN_NAME AS name, DATA_TYPE AS type FROM INFORMATION_SCHEMA.COLUMNS \
+             WHERE TABLE_SCHEMA = COALESCE(",
+        );
+        lookup.push_bind(
+            at.schema_name()
+                .map_or(BindValue::Null, |s| BindValue::Text(s.into())),
+        );
+        lookup.push(", SCHEMA_NAME()) AND TABLE_NAME = ");
+        lookup.push_bind(BindValue::Text(table.clone()));
+        lookup.push(" ORDER BY ORDINAL_POSITION");
+        let mut columns = Vec::new();
+        for row in db.fetch_all(&lookup, None).await.map_err(sql_error)? {
+            columns.push((
+                SqlRow::get_str(&row, "name")
+                    .map_err(sql_error)?
+                    .to_ascii_lowercase(),
+                SqlRow::get_str(&row, "type")
+                    .map_err(sql_error)?
+                    .to_ascii_lowercase(),
+            ));
+        }
+        let mut csv = csv::ReaderBuilder::new()
+            .has_headers(true)
+            .from_reader(reader);
+        let header = csv.headers().map_err(|e| malformed(&file, e))?.clone();
+        let positions = header_columns(&file, &columns, &header)?;
+        let datetime: Vec<bool> = positions
+            .iter()
+            .map(|&i| columns[i].1.contains("datetime"))
+            .collect();
+        let insert = format!(
+            "INSERT INTO {} ({}) VALUES ",
+            at.table(&table),
+            positions
+                .iter()
+                .map(|&i| columns[i].0.as_str())
+                .collect::<Vec<_>>()
+                .join(", ")
+        );
+        let per_batch = (MSSQL_MAX_PARAMS / positions.len().max(1)).max(1);
+        let mut record = csv::StringRecord::new();
+        let mut count = 0u64;
+        let mut batch = SqlFragment::sql(insert.clone());
+        let mut in_batch = 0;
+        loop {
+            let more = csv
+                .read_record(&mut record)
+                .map_err(|e| malformed(&file, e))?;
+            if more {
+                if record.len() != positions.len() {
+                    return Err(malformed(
+                        &file,
+                        format!(
+                            "line {}: {} fields, the header has {}",
+                            record.position().map_or(0, |p| p.line()),
+                            record.len(),
+                            positions.len()
+                        ),
+                    ));
+                }
+                batch.push(if in_batch == 0 { "(" } else { ", (" });
+                for (i, value) in record.iter().enumerate() {
+                    if i > 0 {
+                        batch.push(", ");
+                    }
+                    batch.push_bind(mssql_value(value, datetime[i]));
+                }
+                batch.push(")");
+                in_batch += 1;
+            }
+            if in_batch > 0 && (in_batch == per_batch || !more) {
+                db.execute(&batch, None).await.map_err(|e| {
+                    malformed(
+                        &file,
+                        format!(
+                            "rows up to line {}: {e}",
+                            record.position().map_or(0, |p| p.line())
+                        ),
+                    )
+                })?;
+                count += in_batch as u64;
+                batch = SqlFragment::sql(insert.clone());
+                in_batch = 0;
+            }
+            if !more {
+                break;
+            }
+        }
+        report.rows.push((table, count));
+    }
+    progress.set_message("indexes");
+    for statement in statements(keys, at)
+        .into_iter()
+        .chain(statements(indices, at))
+    {
+        db.execute(&SqlFragment::sql(statement), None)
+            .await
+            .map_err(sql_error)?;
+    }
+    progress.finish_and_clear();
+    Ok(report)
+}
+
 /// Opens (creating it) the SQLite file at `path` for writing.
 pub async fn sqlite_writer(path: &Path) -> Result<sqlx::SqlitePool, LoadError> {
     use std::str::FromStr;
@@ -479,6 +638,21 @@ mod tests {
             statements(script, &CdmLocation::default_schema())[0],
             "CREATE TABLE x (a int)"
         );
+    }
+
+    #[test]
+    fn sql_server_gets_unambiguous_datetimes_and_nulls() {
+        use fhir_facade_core::translate::BindValue;
+        let text = |s: &str| BindValue::Text(s.into());
+        assert_eq!(mssql_value("", true), BindValue::Null);
+        assert_eq!(mssql_value("", false), BindValue::Null);
+        assert_eq!(mssql_value("2013-07-05", true), text("2013-07-05T00:00:00"));
+        assert_eq!(
+            mssql_value("2013-07-05 10:11:12", true),
+            text("2013-07-05T10:11:12")
+        );
+        assert_eq!(mssql_value("2013-07-05", false), text("2013-07-05"));
+        assert_eq!(mssql_value("a b", false), text("a b"));
     }
 
     #[test]

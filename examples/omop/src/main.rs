@@ -13,7 +13,7 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use fhir_facade_axum::{Ops, ServerSettings};
-use omop_facade::load::{CsvDir, load_postgres, load_sqlite, sqlite_writer};
+use omop_facade::load::{CsvDir, load_mssql, load_postgres, load_sqlite, sqlite_writer};
 use omop_facade::mapping::CdmLocation;
 use omop_facade::{CDM_SCHEMA_ENV, DATABASE_URL_ENV, demo, open, sqlite_read_only_url};
 
@@ -34,8 +34,9 @@ fn location() -> Result<CdmLocation, BoxError> {
 }
 
 async fn load(dir: PathBuf) -> Result<(), BoxError> {
-    let url = env(DATABASE_URL_ENV)
-        .ok_or("set DATABASE_URL to the database to load (sqlite://FILE or postgres://...)")?;
+    let url = env(DATABASE_URL_ENV).ok_or(
+        "set DATABASE_URL to the database to load (sqlite://FILE, postgres://... or mssql://...)",
+    )?;
     let at = location()?;
     let source = CsvDir(dir);
     let started = std::time::Instant::now();
@@ -57,8 +58,15 @@ async fn load(dir: PathBuf) -> Result<(), BoxError> {
             .connect(&url)
             .await?;
         load_postgres(&pool, &at, &source, false).await?
+    } else if url.starts_with("mssql:") || url.starts_with("sqlserver:") {
+        let db = fhir_facade_tiberius::Database {
+            pool: fhir_facade_tiberius::Pool::connect(&url, 1).await?,
+            // Index builds over a large CDM take longer than a request may.
+            timeout: std::time::Duration::from_secs(3600),
+        };
+        load_mssql(&db, &at, &source, false).await?
     } else {
-        return Err("the loader supports sqlite:// and postgres:// URLs".into());
+        return Err("the loader supports sqlite://, postgres:// and mssql:// URLs".into());
     };
     for (table, rows) in &report.rows {
         eprintln!("{table:>24}: {rows} rows");
