@@ -147,6 +147,20 @@ fn serves_the_demo_with_no_configuration() {
             "a next page"
         );
     }
+    // The CapabilityStatement declares every mapped type and is valid FHIR.
+    let (status, body) = get(first.port, "/fhir/metadata").unwrap();
+    assert_eq!(status, 200, "{body}");
+    let capability: Value = serde_json::from_str(&body).unwrap();
+    fhir_facade_tests::assert_valid(&capability);
+    let declared: Vec<&str> = capability["rest"][0]["resource"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|r| r["type"].as_str())
+        .collect();
+    for t in omop_facade::mapping::RESOURCE_TYPES {
+        assert!(declared.contains(t), "{t} in {declared:?}");
+    }
     // A bad search is a 400 OperationOutcome, not a 500.
     let (status, body) = get(first.port, "/fhir/Observation?date=not-a-date").unwrap();
     assert_eq!(status, 400, "{body}");
