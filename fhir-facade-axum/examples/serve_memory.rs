@@ -1,4 +1,5 @@
-//! A FHIR server over two in-memory patients, nested under `/fhir`, with the operations routes.
+//! A FHIR server over two in-memory patients, nested under `/fhir`, with the operations routes,
+//! configured from the environment like every facade binary ([`ServerSettings`]).
 //!
 //! ```sh
 //! FHIR_FACADE_LOG_FORMAT=json cargo run -p fhir-facade-axum --example serve_memory
@@ -7,15 +8,13 @@
 //! ```
 
 use async_trait::async_trait;
-use axum::Router;
-use fhir_facade_axum::{FhirRouter, Ops, ShutdownConfig, init_tracing, serve};
+use fhir_facade_axum::{Ops, ServerSettings, init_tracing};
 use fhir_facade_core::search::registry::{SearchParamDef, r4_param};
 use fhir_facade_core::search::{Criterion, SearchValue};
 use fhir_facade_core::{
     Context, Error, Facade, Resource, ResourceProvider, Result, SearchPage, SearchQuery,
 };
 use serde_json::json;
-use std::time::Duration;
 
 struct Patients(Vec<Resource>);
 
@@ -66,15 +65,9 @@ async fn main() -> std::result::Result<(), Box<dyn std::error::Error + Send + Sy
         .map(|id| Resource::new(json!({"resourceType": "Patient", "id": id})))
         .collect::<Result<Vec<_>>>()?;
     let facade = Facade::builder().provider(Patients(patients)).build()?;
-    let ops = Ops::new();
-    let fhir = FhirRouter::builder(facade)
-        .ops(ops.clone())
-        .cors_origins_from_env()?
-        .build();
-    let app = Router::new().nest("/fhir", fhir);
-    let shutdown = ShutdownConfig {
-        drain: Duration::from_secs(2),
-    };
-    serve(app, "127.0.0.1:8080".parse()?, ops, shutdown).await?;
+    // FHIR_FACADE_LISTEN, FHIR_FACADE_BASE_URL, FHIR_FACADE_OIDC_* and CORS from the environment.
+    ServerSettings::from_env()?
+        .serve(facade, Ops::new())
+        .await?;
     Ok(())
 }

@@ -412,7 +412,10 @@ impl Facade {
                 base_url: Some(base_url),
             },
         )?;
-        if matches!(parsed.result.page, Some(PageToken::Cursor(_))) {
+        if matches!(
+            parsed.result.page,
+            Some(PageToken::Cursor(_) | PageToken::Before(_))
+        ) {
             return Err(Error::invalid_search(
                 "_cursor",
                 "$everything pages by _offset",

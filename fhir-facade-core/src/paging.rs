@@ -8,7 +8,8 @@
 //! - **Keyset paging (`_cursor`)** is used where the provider can order by a unique key (the
 //!   `_sort` keys with the id as the tie-breaker). The next page starts strictly after the
 //!   [`Cursor`] of the last row served, so it stays correct when rows are added or removed
-//!   between page requests: no row is skipped or served twice because of them.
+//!   between page requests: no row is skipped or served twice because of them. The `previous`
+//!   link (`_before`) names the first row served; that page is read backwards from it.
 //! - **Offset paging (`_offset`)** is the fallback where no such order exists. Rows added or
 //!   removed before the current position shift later pages: a client may then see a row twice or
 //!   miss one.

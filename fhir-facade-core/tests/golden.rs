@@ -166,6 +166,7 @@ const CASES: &[(&str, &str, &str, Option<&str>)] = &[
         None,
     ),
     ("cursor", "Patient", "_count=5&_cursor=12", None),
+    ("before", "Patient", "_count=5&_before=12", None),
     ("count_only", "Patient", "family=x&_count=0", None),
     (
         "missing",

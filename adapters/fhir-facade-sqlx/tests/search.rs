@@ -619,13 +619,21 @@ impl Suite {
             let mut parsed = self
                 .parse("Patient", &format!("{query}&_total=accurate"))
                 .unwrap();
+            let page_ids = |page: &fhir_facade_core::SearchPage| -> Vec<String> {
+                page.resources
+                    .iter()
+                    .map(|r| r.id().unwrap().to_owned())
+                    .collect()
+            };
             let mut walked = Vec::new();
+            let mut last_page = (Vec::new(), None);
             for _ in 0..20 {
                 let page = self.patients.search(&parsed, &ctx).await.unwrap();
                 if page.total != Some(7) {
                     failures.push(format!("paging {query}: total {:?}", page.total));
                 }
-                walked.extend(page.resources.iter().map(|r| r.id().unwrap().to_owned()));
+                walked.extend(page_ids(&page));
+                last_page = (page_ids(&page), page.previous.clone());
                 match page.next {
                     Some(token) => parsed.result.page = Some(token),
                     None => break,
@@ -636,17 +644,36 @@ impl Suite {
                     "paging {query}: walked {walked:?}, unpaged {full:?}"
                 ));
             }
+            // Back from the last page by `previous` links: the same pages, in reverse.
+            let (mut backward, mut previous) = last_page;
+            for _ in 0..20 {
+                let Some(token) = previous else { break };
+                parsed.result.page = Some(token);
+                let page = self.patients.search(&parsed, &ctx).await.unwrap();
+                backward.splice(0..0, page_ids(&page));
+                previous = page.previous;
+            }
+            if backward != full {
+                failures.push(format!(
+                    "paging {query} backwards: walked {backward:?}, unpaged {full:?}"
+                ));
+            }
         }
         let count_only = self.parse("Patient", "family=smith&_count=0").unwrap();
         match self.patients.search(&count_only, &ctx).await {
             Ok(page) if page.total == Some(2) && page.resources.is_empty() => {}
             other => failures.push(format!("_count=0: {other:?}")),
         }
-        let mut bad_cursor = self.parse("Patient", "_count=2").unwrap();
-        bad_cursor.result.page = Some(PageToken::Cursor("x'--".into()));
-        match self.patients.search(&bad_cursor, &ctx).await {
-            Err(e) if e.status() == 400 => {}
-            other => failures.push(format!("bad cursor: {other:?}")),
+        for token in [
+            PageToken::Cursor("x'--".into()),
+            PageToken::Before("x'--".into()),
+        ] {
+            let mut bad_cursor = self.parse("Patient", "_count=2").unwrap();
+            bad_cursor.result.page = Some(token);
+            match self.patients.search(&bad_cursor, &ctx).await {
+                Err(e) if e.status() == 400 => {}
+                other => failures.push(format!("bad cursor: {other:?}")),
+            }
         }
     }
 

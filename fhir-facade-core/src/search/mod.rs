@@ -218,4 +218,7 @@ pub enum PageToken {
     Offset(u64),
     /// Continue after this sort-key tuple (`_cursor`): stable when rows are added between pages.
     Cursor(String),
+    /// The page that ends just before this sort-key tuple (`_before`): the keyset form of a
+    /// `previous` link.
+    Before(String),
 }

@@ -129,8 +129,7 @@ impl Parser<'_> {
             "_summary" => self.summary(name, value),
             "_elements" => self.elements(name, value),
             "_total" => self.total(name, value),
-            "_offset" => self.page(name, value, true),
-            "_cursor" => self.page(name, value, false),
+            "_offset" | "_cursor" | "_before" => self.page(name, value),
             _ => {
                 let resource_type = self.query.resource_type.clone();
                 match self.criterion(&resource_type, name, value)? {
@@ -515,23 +514,26 @@ impl Parser<'_> {
         Ok(())
     }
 
-    fn page(&mut self, name: &str, value: &str, offset: bool) -> Result<()> {
-        let token =
-            if offset {
-                PageToken::Offset(value.parse().map_err(|_| {
-                    Error::invalid_search(name, "_offset takes a non-negative integer")
-                })?)
-            } else {
-                if value.is_empty()
-                    || value.len() > 4096
-                    || !value
-                        .bytes()
-                        .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
-                {
-                    return Err(Error::invalid_search(name, "malformed paging cursor"));
-                }
-                PageToken::Cursor(value.to_owned())
-            };
+    fn page(&mut self, name: &str, value: &str) -> Result<()> {
+        if name == "_offset" {
+            let offset = value
+                .parse()
+                .map_err(|_| Error::invalid_search(name, "_offset takes a non-negative integer"))?;
+            self.query.result.page = Some(PageToken::Offset(offset));
+            return Ok(());
+        }
+        if value.is_empty()
+            || value.len() > 4096
+            || !value
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+        {
+            return Err(Error::invalid_search(name, "malformed paging cursor"));
+        }
+        let token = match name {
+            "_before" => PageToken::Before(value.to_owned()),
+            _ => PageToken::Cursor(value.to_owned()),
+        };
         self.query.result.page = Some(token);
         Ok(())
     }

@@ -43,6 +43,7 @@ impl SearchQuery {
                 pairs.push(("_offset".to_owned(), offset.to_string()))
             }
             Some(PageToken::Cursor(cursor)) => pairs.push(("_cursor".to_owned(), cursor.clone())),
+            Some(PageToken::Before(cursor)) => pairs.push(("_before".to_owned(), cursor.clone())),
             None => {}
         }
         pairs

@@ -11,7 +11,7 @@ use async_trait::async_trait;
 
 use super::mapping::SqlSchema;
 use super::{Dialect, SqlTranslator};
-use crate::search::{PageToken, SearchParamDef};
+use crate::search::SearchParamDef;
 use crate::translate::SqlFragment;
 use crate::{
     Context, Error, Resource, ResourceProvider, Result, SearchPage, SearchQuery, SearchTranslator,
@@ -141,15 +141,15 @@ impl<E: Executor, M: RowMapper<E::Row>> ResourceProvider for SqlProvider<E, M> {
         if let Some(select) = &plan.select {
             let rows = self.executor.fetch_all(select, request_id).await?;
             let fetched = rows.len();
-            let limit = usize::try_from(plan.limit).unwrap_or(usize::MAX);
-            for row in rows.iter().take(limit) {
+            for row in rows.iter().take(plan.kept(fetched)) {
                 page.resources.push(self.mapper.to_resource(row)?);
             }
-            let last_id = page.resources.last().and_then(Resource::id);
-            page.next = plan.next_page(fetched, last_id);
-            if !plan.keyset && plan.offset > 0 {
-                page.previous = Some(PageToken::Offset(plan.offset.saturating_sub(plan.limit)));
+            if plan.backward {
+                page.resources.reverse();
             }
+            let first_id = page.resources.first().and_then(Resource::id);
+            let last_id = page.resources.last().and_then(Resource::id);
+            (page.next, page.previous) = plan.links(fetched, first_id, last_id);
         }
         if let Some(count) = &plan.count {
             page.total = Some(self.executor.fetch_count(count, request_id).await?);

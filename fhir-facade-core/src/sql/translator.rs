@@ -53,19 +53,59 @@ pub struct SqlPlan {
     /// Whether the next page continues after the last id (a keyset cursor) rather than at an
     /// offset; true when the search is ordered by id only.
     pub keyset: bool,
+    /// Whether the page was asked for by a keyset cursor (`_cursor` or `_before`), so that a
+    /// page before it exists.
+    pub after_cursor: bool,
+    /// Whether `select` reads backwards from a `_before` cursor: its rows come in reverse
+    /// order, and the extra row tells that a page before this one exists.
+    pub backward: bool,
 }
 
 impl SqlPlan {
-    /// The token of the next page, given how many rows `select` returned and the FHIR id of the
-    /// last row kept on this page (the `limit`-th): `None` on the last page.
-    pub fn next_page(&self, fetched: usize, last_kept_id: Option<&str>) -> Option<PageToken> {
-        if (fetched as u64) <= self.limit {
-            return None;
+    /// How many of the `fetched` rows of `select` belong to the page (the extra one only tells
+    /// that more rows follow in the direction read).
+    pub fn kept(&self, fetched: usize) -> usize {
+        fetched.min(usize::try_from(self.limit).unwrap_or(usize::MAX))
+    }
+
+    /// The `next` and `previous` tokens of the page, given how many rows `select` returned
+    /// and the FHIR ids of the first and last resources of the page in search order (after
+    /// [`backward`](Self::backward) rows are put back in order).
+    pub fn links(
+        &self,
+        fetched: usize,
+        first_id: Option<&str>,
+        last_id: Option<&str>,
+    ) -> (Option<PageToken>, Option<PageToken>) {
+        let more = fetched as u64 > self.limit;
+        if !self.keyset {
+            let next = more.then_some(PageToken::Offset(self.offset + self.limit));
+            let previous = (self.offset > 0)
+                .then(|| PageToken::Offset(self.offset.saturating_sub(self.limit)));
+            return (next, previous);
         }
-        if self.keyset {
-            last_kept_id.map(|id| PageToken::Cursor(id.to_owned()))
+        let cursor =
+            |id: Option<&str>, token: fn(String) -> PageToken| id.map(|i| token(i.to_owned()));
+        if self.backward {
+            // A page read backwards was reached from the page after it.
+            let previous = if more {
+                cursor(first_id, PageToken::Before)
+            } else {
+                None
+            };
+            (cursor(last_id, PageToken::Cursor), previous)
         } else {
-            Some(PageToken::Offset(self.offset + self.limit))
+            let next = if more {
+                cursor(last_id, PageToken::Cursor)
+            } else {
+                None
+            };
+            let previous = if self.after_cursor {
+                cursor(first_id, PageToken::Before)
+            } else {
+                None
+            };
+            (next, previous)
         }
     }
 }
@@ -247,24 +287,26 @@ impl SqlTranslator {
             _ => None,
         };
         let mut offset = 0;
+        let mut backward = false;
         match &result.page {
             None => {}
             Some(PageToken::Offset(n)) => offset = *n,
-            Some(PageToken::Cursor(last)) => {
+            Some(PageToken::Cursor(edge) | PageToken::Before(edge)) => {
+                backward = matches!(result.page, Some(PageToken::Before(_)));
+                let param = if backward { "_before" } else { "_cursor" };
                 let Some(descending) = keyset else {
                     return Err(Error::invalid_search(
-                        "_cursor",
+                        param,
                         "a cursor only pages searches sorted by _id",
                     ));
                 };
-                let key = table.id_kind.key(last).ok_or_else(|| {
-                    Error::invalid_search("_cursor", "not a cursor of this search")
-                })?;
-                conditions.push(binary(
-                    &table.id_expr,
-                    if descending { "<" } else { ">" },
-                    key,
-                ));
+                let key = table
+                    .id_kind
+                    .key(edge)
+                    .ok_or_else(|| Error::invalid_search(param, "not a cursor of this search"))?;
+                // Rows after the cursor in search order, or before it when reading backwards.
+                let op = if descending != backward { "<" } else { ">" };
+                conditions.push(binary(&table.id_expr, op, key));
             }
         }
         let select = (!count_only)
@@ -276,7 +318,7 @@ impl SqlTranslator {
                     table.alias
                 ));
                 select.append(where_clause(table, conditions));
-                select.push(format!(" ORDER BY {}", self.order(table, query)?));
+                select.push(format!(" ORDER BY {}", self.order(table, query, backward)?));
                 self.dialect.paginate(&mut select, limit + 1, offset);
                 Ok(select)
             })
@@ -287,6 +329,11 @@ impl SqlTranslator {
             limit,
             offset,
             keyset: keyset.is_some(),
+            after_cursor: matches!(
+                result.page,
+                Some(PageToken::Cursor(_) | PageToken::Before(_))
+            ),
+            backward,
         })
     }
 
@@ -296,7 +343,9 @@ impl SqlTranslator {
             .ok_or_else(|| unsupported(param, format!("{resource_type} is not mapped to a table")))
     }
 
-    fn order(&self, table: &TableMapping, query: &SearchQuery) -> Result<String> {
+    /// The `ORDER BY` list; `reverse` flips the id order, which is the whole order of a keyset
+    /// search (only those read backwards).
+    fn order(&self, table: &TableMapping, query: &SearchQuery, reverse: bool) -> Result<String> {
         let mut items = Vec::new();
         let mut by_id = None;
         for key in &query.result.sort {
@@ -326,7 +375,11 @@ impl SqlTranslator {
             };
             items.push(self.dialect.order_by(expr, key.descending));
         }
-        let direction = if by_id == Some(true) { "DESC" } else { "ASC" };
+        let direction = if (by_id == Some(true)) != reverse {
+            "DESC"
+        } else {
+            "ASC"
+        };
         items.push(format!("{} {direction}", table.id_expr));
         Ok(items.join(", "))
     }
@@ -1034,23 +1087,43 @@ mod tests {
     }
 
     #[test]
-    fn keyset_paging_tokens() {
+    fn paging_tokens() {
+        let cursor = |id: &str| Some(PageToken::Cursor(id.into()));
+        let before = |id: &str| Some(PageToken::Before(id.into()));
         let plan = SqlPlan {
             select: None,
             count: None,
             limit: 2,
             offset: 4,
             keyset: false,
+            after_cursor: false,
+            backward: false,
         };
-        assert_eq!(plan.next_page(2, Some("b")), None);
-        assert_eq!(plan.next_page(3, Some("b")), Some(PageToken::Offset(6)));
-        let keyset = SqlPlan {
+        let (a, b) = (Some("a"), Some("b"));
+        assert_eq!(plan.links(2, a, b), (None, Some(PageToken::Offset(2))));
+        assert_eq!(
+            plan.links(3, a, b),
+            (Some(PageToken::Offset(6)), Some(PageToken::Offset(2)))
+        );
+        let first = SqlPlan {
             keyset: true,
+            offset: 0,
             ..plan
         };
-        assert_eq!(
-            keyset.next_page(3, Some("b")),
-            Some(PageToken::Cursor("b".into()))
-        );
+        assert_eq!(first.links(3, a, b), (cursor("b"), None));
+        assert_eq!(first.links(2, a, b), (None, None));
+        let later = SqlPlan {
+            after_cursor: true,
+            ..first.clone()
+        };
+        assert_eq!(later.links(3, a, b), (cursor("b"), before("a")));
+        assert_eq!(later.links(1, a, a), (None, before("a")));
+        let back = SqlPlan {
+            backward: true,
+            ..later
+        };
+        assert_eq!(back.links(3, a, b), (cursor("b"), before("a")));
+        assert_eq!(back.links(2, a, b), (cursor("b"), None));
+        assert_eq!(back.kept(3), 2);
     }
 }
