@@ -309,39 +309,66 @@ pub async fn load_sqlite(
             .iter()
             .map(|&i| matches!(columns[i].1.as_str(), "TIMESTAMP" | "DATETIME"))
             .collect();
-        let sql = format!(
-            "INSERT INTO {table} ({}) VALUES ({})",
-            positions
-                .iter()
-                .map(|&i| columns[i].0.as_str())
-                .collect::<Vec<_>>()
-                .join(", "),
-            vec!["?"; positions.len()].join(", ")
-        );
+        let insert = |rows: usize| {
+            let row = format!("({})", vec!["?"; positions.len()].join(", "));
+            format!(
+                "INSERT INTO {table} ({}) VALUES {}",
+                positions
+                    .iter()
+                    .map(|&i| columns[i].0.as_str())
+                    .collect::<Vec<_>>()
+                    .join(", "),
+                vec![row; rows].join(", ")
+            )
+        };
+        // Many rows a statement: each statement is a round trip to the driver's worker thread.
+        let per_batch = (SQLITE_MAX_PARAMS / positions.len().max(1)).clamp(1, 500);
+        let full = insert(per_batch);
+        let mut values: Vec<Option<String>> = Vec::with_capacity(per_batch * positions.len());
         let mut record = csv::StringRecord::new();
         let mut count = 0u64;
-        while csv
-            .read_record(&mut record)
-            .map_err(|e| malformed(&file, e))?
-        {
-            let mut query = sqlx::query(&sql);
-            for (i, value) in record.iter().enumerate() {
-                let value = if value.is_empty() {
-                    None
-                } else if timestamp[i] && value.len() == 10 {
-                    Some(format!("{value} 00:00:00"))
-                } else {
-                    Some(value.to_owned())
-                };
-                query = query.bind(value);
+        loop {
+            let more = csv
+                .read_record(&mut record)
+                .map_err(|e| malformed(&file, e))?;
+            if more {
+                for (i, value) in record.iter().enumerate() {
+                    values.push(if value.is_empty() {
+                        None
+                    } else if timestamp[i] && value.len() == 10 {
+                        Some(format!("{value} 00:00:00"))
+                    } else {
+                        Some(value.to_owned())
+                    });
+                }
             }
-            query.execute(&mut *tx).await.map_err(|e| {
-                malformed(
-                    &file,
-                    format!("line {}: {e}", record.position().map_or(0, |p| p.line())),
-                )
-            })?;
-            count += 1;
+            let rows = values.len() / positions.len().max(1);
+            if rows > 0 && (rows == per_batch || !more) {
+                let partial;
+                let sql = if rows == per_batch {
+                    &full
+                } else {
+                    partial = insert(rows);
+                    &partial
+                };
+                let mut query = sqlx::query(sql);
+                for value in values.drain(..) {
+                    query = query.bind(value);
+                }
+                query.execute(&mut *tx).await.map_err(|e| {
+                    malformed(
+                        &file,
+                        format!(
+                            "rows up to line {}: {e}",
+                            record.position().map_or(0, |p| p.line())
+                        ),
+                    )
+                })?;
+                count += rows as u64;
+            }
+            if !more {
+                break;
+            }
         }
         report.rows.push((table, count));
     }
@@ -452,6 +479,9 @@ pub async fn load_postgres(
     progress.finish_and_clear();
     Ok(report)
 }
+
+/// Bound values per SQLite statement (SQLite 3.32 and later allow 32766).
+const SQLITE_MAX_PARAMS: usize = 30_000;
 
 /// The most parameters SQL Server accepts in one statement is 2100; a batch of rows stays under.
 const MSSQL_MAX_PARAMS: usize = 2000;
@@ -615,7 +645,9 @@ pub async fn sqlite_writer(path: &Path) -> Result<sqlx::SqlitePool, LoadError> {
     let options =
         sqlx::sqlite::SqliteConnectOptions::from_str(&format!("sqlite://{}", path.display()))?
             .create_if_missing(true)
-            .journal_mode(sqlx::sqlite::SqliteJournalMode::Delete);
+            .journal_mode(sqlx::sqlite::SqliteJournalMode::Delete)
+            // A load that fails leaves a file to delete anyway; not syncing every page speeds it up.
+            .synchronous(sqlx::sqlite::SqliteSynchronous::Off);
     Ok(sqlx::sqlite::SqlitePoolOptions::new()
         .max_connections(1)
         .connect_with(options)

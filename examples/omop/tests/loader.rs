@@ -30,12 +30,21 @@ impl Drop for Scratch {
     }
 }
 
-/// A minimal valid data set: one person, one concept, empty clinical tables.
+/// A minimal valid data set: one person with an address and a death, one concept, a visit and
+/// a measurement.
 fn write_valid(dir: &Path) {
     let files = [
         (
             "PERSON",
-            "person_id,gender_concept_id,year_of_birth,month_of_birth,day_of_birth,race_concept_id,ethnicity_concept_id,person_source_value\n1,8532,1970,5,,0,0,abc\n",
+            "person_id,gender_concept_id,year_of_birth,month_of_birth,day_of_birth,race_concept_id,ethnicity_concept_id,person_source_value,location_id\n1,8532,1970,5,,0,0,abc,4\n",
+        ),
+        (
+            "LOCATION",
+            "location_id,address_1,city,state,zip\n4,1 Main St,Springfield,MA,01101\n",
+        ),
+        (
+            "DEATH",
+            "person_id,death_date,death_datetime,death_type_concept_id\n1,2021-02-03,2021-02-03 00:00:00,0\n",
         ),
         (
             "CONCEPT",
@@ -85,7 +94,12 @@ async fn a_valid_set_loads_and_is_served() {
     let report = load(&scratch).await.unwrap();
     assert_eq!(report.rows_of("person"), Some(1));
     assert_eq!(report.rows_of("concept"), Some(1));
-    assert_eq!(report.rows_of("death"), None, "no file, no rows, no error");
+    assert_eq!(report.rows_of("death"), Some(1));
+    assert_eq!(
+        report.rows_of("specimen"),
+        None,
+        "no file, no rows, no error"
+    );
     let facade = omop_facade::open(
         &omop_facade::sqlite_read_only_url(&scratch.db()),
         &omop_facade::mapping::CdmLocation::default_schema(),
@@ -97,6 +111,11 @@ async fn a_valid_set_loads_and_is_served() {
     let patient = facade.read("Patient", "1", &ctx).await.unwrap();
     assert_eq!(patient.as_json()["birthDate"], "1970-05");
     assert_eq!(patient.as_json()["gender"], "female");
+    assert_eq!(patient.as_json()["deceasedDateTime"], "2021-02-03");
+    assert_eq!(
+        patient.as_json()["address"],
+        serde_json::json!([{"line": ["1 Main St"], "city": "Springfield", "state": "MA", "postalCode": "01101"}])
+    );
     fhir_facade_tests::assert_valid(patient.as_json());
     let observation = facade.read("Observation", "meas-3", &ctx).await.unwrap();
     assert_eq!(observation.as_json()["valueQuantity"]["value"], 1.5);
