@@ -20,7 +20,9 @@
 use std::sync::Arc;
 
 use fhir_facade_core::search::registry::r4_param;
-use fhir_facade_core::search::{Criterion, SearchParamDef, SearchValue, TokenSystem, TokenValue};
+use fhir_facade_core::search::{
+    Criterion, Modifier, SearchParamDef, SearchValue, TokenSystem, TokenValue,
+};
 use fhir_facade_core::sql::Dialect;
 use fhir_facade_core::sql::mapping::{
     DateMapping, IdKind, ParamMapping, QuantityMapping, ReferenceMapping, SqlSchema, TableMapping,
@@ -686,11 +688,20 @@ fn observation_id(alias: &'static str) -> ParamMapping {
             any.push(")");
             any
         };
-        if modifier.is_some() {
-            let mut not = SqlFragment::sql("(CASE WHEN ");
-            not.append(matched);
-            not.push(" THEN 1 ELSE 0 END) = 0");
-            matched = not;
+        match modifier {
+            None => {}
+            Some(Modifier::Not) => {
+                let mut not = SqlFragment::sql("(CASE WHEN ");
+                not.append(matched);
+                not.push(" THEN 1 ELSE 0 END) = 0");
+                matched = not;
+            }
+            Some(other) => {
+                return Err(Error::UnsupportedSearch {
+                    param: format!("_id:{}", other.code()),
+                    message: "this modifier is not supported on _id".into(),
+                });
+            }
         }
         Ok(matched)
     }))
@@ -783,6 +794,7 @@ pub fn schema(at: &CdmLocation, dialect: &dyn Dialect) -> Result<SqlSchema> {
 mod tests {
     use super::*;
     use fhir_facade_core::sql::PgDialect;
+    use fhir_facade_core::translate::BindValue;
 
     #[test]
     fn schema_names_are_plain_identifiers() {
@@ -794,6 +806,55 @@ mod tests {
         for bad in ["", "1cdm", "cdm;drop", "a.b", "a b", "\"x\""] {
             assert!(CdmLocation::schema(bad).is_err(), "{bad}");
         }
+    }
+
+    fn observation_sql(query: &str) -> fhir_facade_core::Result<(String, Vec<BindValue>)> {
+        use fhir_facade_core::SearchTranslator;
+        let schema = std::sync::Arc::new(schema(&CdmLocation::default_schema(), &PgDialect)?);
+        let translator = fhir_facade_core::sql::SqlTranslator {
+            dialect: &PgDialect,
+            schema: schema.clone(),
+        };
+        let query = fhir_facade_core::SearchQuery::parse(
+            "Observation",
+            query,
+            &schema.supported_params(),
+            &Default::default(),
+        )?;
+        let plan = translator.translate(&query, &[])?;
+        let (sql, binds) = PgDialect.render(plan.select.as_ref().unwrap());
+        let where_ = sql.rsplit_once(") obsv").unwrap().1.to_owned();
+        Ok((where_, binds))
+    }
+
+    #[test]
+    fn observation_ids_become_branch_keys() {
+        let (sql, binds) = observation_sql("_id=meas-5,obs-7,meas-9,x-1,meas-07").unwrap();
+        assert_eq!(
+            sql,
+            " WHERE (((obsv.src = 'meas' AND obsv.row_key IN ($1, $2)) \
+             OR (obsv.src = 'obs' AND obsv.row_key IN ($3)))) ORDER BY obsv.id ASC LIMIT $4 OFFSET $5"
+        );
+        assert_eq!(
+            binds[..3],
+            [BindValue::Int(5), BindValue::Int(9), BindValue::Int(7)]
+        );
+        let (sql, _) = observation_sql("_id=nothing").unwrap();
+        assert!(sql.starts_with(" WHERE (1=0)"), "{sql}");
+        let (sql, _) = observation_sql("_id:not=obs-7").unwrap();
+        assert!(
+            sql.starts_with(
+                " WHERE ((CASE WHEN ((obsv.src = 'obs' AND obsv.row_key IN ($1))) THEN 1 ELSE 0 END) = 0)"
+            ),
+            "{sql}"
+        );
+        let (sql, _) = observation_sql("_id:missing=true").unwrap();
+        assert!(sql.starts_with(" WHERE (1=0)"), "{sql}");
+        let (sql, _) = observation_sql("_sort=-_id").unwrap();
+        assert!(
+            sql.ends_with("ORDER BY obsv.id DESC LIMIT $1 OFFSET $2"),
+            "{sql}"
+        );
     }
 
     #[test]
