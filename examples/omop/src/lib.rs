@@ -13,6 +13,26 @@
 //! | `Immunization/{drug_exposure_id}` | `drug_exposure` whose concept is CVX |
 //! | `Observation/meas-{measurement_id}`, `Observation/obs-{observation_id}` | `measurement`, `observation` |
 //!
+//! Search parameters (US Core's for these types): Patient `_id`, `identifier`, `gender`,
+//! `birthdate` (at the precision of year/month/day present), `death-date`; Encounter `patient`,
+//! `subject`, `date`, `class`, `type`; Condition `patient`, `subject`, `encounter`, `code`,
+//! `category`, `clinical-status`, `onset-date`; Procedure `patient`, `subject`, `encounter`,
+//! `code`, `date`; MedicationRequest `patient`, `subject`, `encounter`, `code`, `intent`,
+//! `status`, `authoredon`; Immunization `patient`, `vaccine-code`, `status`, `date`; Observation
+//! `patient`, `subject`, `encounter`, `code`, `category`, `date`, `value-quantity`,
+//! `value-concept`; with `_include`, `_revinclude`, `_sort`, `_count`, chains, `_has` and
+//! compartment searches as the core provides them.
+//!
+//! What the CDM does not record is not invented: `_lastUpdated` is not mapped (the CDM keeps no
+//! record timestamps); `Patient.identifier` (`person_source_value`) has no system, since the CDM
+//! does not say who issued it, so `identifier=system|value` matches nothing; statuses the CDM
+//! has no column for are fixed (`Encounter` finished, `Procedure`/`Immunization`/
+//! `MedicationRequest` completed, intent order, `Observation` final); `Condition.clinicalStatus`
+//! is resolved when the condition has an end date, active otherwise, and its category is
+//! encounter-diagnosis when it has a visit, problem-list-item otherwise; visit concepts outside
+//! the `v3-ActCode` table of [`mapping::ENCOUNTER_CLASSES`] get the class `UNK`
+//! (`v3-NullFlavor`), their concept still being in `Encounter.type`.
+//!
 //! [`mapping`] declares the tables and search parameters, [`mappers`] turns rows into
 //! resources (one mapper per type, for every database), [`load`] creates the schema with the
 //! official DDL and loads OMOP CSV files, and [`demo`] builds the zero-setup SQLite database from
