@@ -485,6 +485,36 @@ async fn compare(facade: &Facade, db: &Direct) {
                 "SELECT CAST(procedure_occurrence_id AS BIGINT) FROM {s}procedure_occurrence WHERE person_id = ?",
             ),
             (
+                "Procedure",
+                "&date=ge2015-01-01",
+                "SELECT CAST(procedure_occurrence_id AS BIGINT) FROM {s}procedure_occurrence \
+                 WHERE person_id = ? AND (COALESCE(procedure_end_date, procedure_date) >= '2015-01-02' \
+                 OR (procedure_date >= '2015-01-01' \
+                 AND COALESCE(procedure_end_date, procedure_date) < '2015-01-02'))",
+            ),
+            (
+                "Condition",
+                "&onset-date=lt2015",
+                "SELECT CAST(condition_occurrence_id AS BIGINT) FROM {s}condition_occurrence \
+                 WHERE person_id = ? AND condition_start_date < '2015-01-01'",
+            ),
+            (
+                "Encounter",
+                "&type=OP",
+                "SELECT CAST(v.visit_occurrence_id AS BIGINT) FROM {s}visit_occurrence v \
+                 JOIN {s}concept c ON c.concept_id = v.visit_concept_id \
+                 WHERE v.person_id = ? AND c.concept_code = 'OP'",
+            ),
+            (
+                "Immunization",
+                "&date=ge2015-01-01",
+                "SELECT CAST(d.drug_exposure_id AS BIGINT) FROM {s}drug_exposure d \
+                 JOIN {s}concept c ON c.concept_id = CASE WHEN d.drug_concept_id = 0 \
+                 THEN d.drug_source_concept_id ELSE d.drug_concept_id END \
+                 WHERE d.person_id = ? AND c.vocabulary_id = 'CVX' \
+                 AND d.drug_exposure_start_date >= '2015-01-01'",
+            ),
+            (
                 "MedicationRequest",
                 "&intent=order&status=completed",
                 "SELECT CAST(d.drug_exposure_id AS BIGINT) FROM {s}drug_exposure d \
