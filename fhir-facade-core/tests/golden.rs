@@ -50,7 +50,8 @@ fn schema() -> SqlSchema {
                 expr: "p.birth".into(),
                 kind: TimeKind::LegacyYmd,
             }),
-        );
+        )
+        .param(p("Patient", "identifier"), ParamMapping::Token(mrn()));
     let lab = TableMapping::new(
         "Observation",
         "lab",
@@ -95,10 +96,13 @@ fn schema() -> SqlSchema {
     )
     .param(
         p("Observation", "subject"),
-        ParamMapping::Reference(ReferenceMapping {
-            fk: "l.patient_id".into(),
-            target_type: "Patient".into(),
-        }),
+        ParamMapping::Reference(
+            ReferenceMapping::new("l.patient_id", "Patient").with_identifier("identifier"),
+        ),
+    )
+    .param(
+        p("Observation", "_source"),
+        ParamMapping::Uri("l.source".into()),
     );
     let encounter = TableMapping::new("Encounter", "encounter", "e", "e.id", IdKind::Integer)
         .select(["e.id", "e.admitted", "e.discharged"])
@@ -110,7 +114,28 @@ fn schema() -> SqlSchema {
                 kind: TimeKind::Date,
             }),
         );
-    SqlSchema::new([patient, lab, encounter]).unwrap()
+    SqlSchema::new([patient, lab, encounter])
+        .unwrap()
+        .value_set(
+            "http://example.org/vs/lab",
+            [
+                ("http://loinc.org", "718-7"),
+                ("http://snomed.info/sct", "1"),
+            ],
+        )
+}
+
+/// Medical record numbers: one identifier type and system for the whole column.
+fn mrn() -> TokenMapping {
+    let mut mrn = TokenMapping::new(
+        TokenCode::Column("p.mrn".into()),
+        ValueSource::Constant("urn:oid:1.2.3".into()),
+    );
+    mrn.identifier_type = Some((
+        "http://terminology.hl7.org/CodeSystem/v2-0203".into(),
+        "MR".into(),
+    ));
+    mrn
 }
 
 /// (file name, resource type, query string, compartment patient)
@@ -174,6 +199,56 @@ const CASES: &[(&str, &str, &str, Option<&str>)] = &[
         "value-quantity:missing=true",
         None,
     ),
+    (
+        "uri_exact",
+        "Observation",
+        "_source=http://acme.org/lis",
+        None,
+    ),
+    (
+        "uri_below",
+        "Observation",
+        "_source:below=http://acme.org/l%25_s,http://acme.org/lis/",
+        None,
+    ),
+    (
+        "uri_above",
+        "Observation",
+        "_source:above=http://acme.org/lis/ward-3",
+        None,
+    ),
+    (
+        "token_in",
+        "Observation",
+        "code:in=http://example.org/vs/lab,http://example.org/vs/lab",
+        None,
+    ),
+    (
+        "token_not_in",
+        "Patient",
+        "identifier:not-in=http://example.org/vs/lab",
+        None,
+    ),
+    (
+        "reference_identifier",
+        "Observation",
+        "subject:identifier=urn:oid:1.2.3|M100",
+        None,
+    ),
+    (
+        "identifier_of_type",
+        "Patient",
+        "identifier:of-type=http://terminology.hl7.org/CodeSystem/v2-0203|MR|M100",
+        None,
+    ),
+    (
+        "date_ap_timestamp",
+        "Observation",
+        "date=ap2024-03-01",
+        None,
+    ),
+    ("date_ap_char8", "Patient", "birthdate=ap2020-05", None),
+    ("period_ap", "Encounter", "date=ap2024-12", None),
 ];
 
 fn dialects() -> [(&'static str, &'static dyn Dialect); 4] {
@@ -280,4 +355,60 @@ fn unmapped_and_unsupported_searches_fail() {
         .translate(&parse("Patient", "_sort=family&_cursor=3"), &[])
         .unwrap_err();
     assert_eq!(err.status(), 400);
+    let err = translator
+        .translate(
+            &parse("Observation", "code:in=http://example.org/vs/x"),
+            &[],
+        )
+        .unwrap_err();
+    assert!(err.to_string().contains("http://example.org/vs/x"), "{err}");
+    for (resource_type, query) in [
+        ("Observation", "code:below=718-7"),
+        ("Observation", "code:above=http://loinc.org|718-7"),
+        ("Observation", "subject:above=Patient/1"),
+        ("Observation", "subject:below=Patient/1"),
+    ] {
+        let err = translator
+            .translate(&parse(resource_type, query), &[])
+            .unwrap_err();
+        assert!(
+            matches!(err, fhir_facade_core::Error::UnsupportedSearch { .. }),
+            "{query}: {err:?}"
+        );
+    }
+    let err = translator
+        .translate(
+            &parse("Observation", &format!("_source:above={}", "/".repeat(65))),
+            &[],
+        )
+        .unwrap_err();
+    assert_eq!(err.status(), 400);
+}
+
+#[test]
+fn searches_binding_more_values_than_the_database_accepts_are_a_400() {
+    let schema = Arc::new(schema());
+    let ids: Vec<String> = (1..=2_500).map(|n| n.to_string()).collect();
+    let query = format!("_id={}", ids.join(","));
+    for (name, dialect) in dialects() {
+        let translator = SqlTranslator {
+            dialect,
+            schema: schema.clone(),
+        };
+        let params = translator.schema.supported_params();
+        let parsed =
+            SearchQuery::parse("Patient", &query, &params, &ParseOptions::default()).unwrap();
+        let result = translator.translate(&parsed, &[]);
+        if dialect.max_bind_values() < 2_500 {
+            match result {
+                Err(fhir_facade_core::Error::InvalidSearch { param, message }) => {
+                    assert_eq!(param, "_id", "{name}");
+                    assert!(message.contains("2000"), "{name}: {message}");
+                }
+                other => panic!("{name}: {other:?}"),
+            }
+        } else {
+            assert!(result.is_ok(), "{name}: {result:?}");
+        }
+    }
 }

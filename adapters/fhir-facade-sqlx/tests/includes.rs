@@ -62,12 +62,8 @@ impl RowMapper<Row> for Mapper {
 
 fn schema() -> Arc<SqlSchema> {
     let p = |t, c| r4_param(t, c).unwrap();
-    let reference = |fk: &str, target: &str| {
-        ParamMapping::Reference(ReferenceMapping {
-            fk: fk.into(),
-            target_type: target.into(),
-        })
-    };
+    let reference =
+        |fk: &str, target: &str| ParamMapping::Reference(ReferenceMapping::new(fk, target));
     let patient = TableMapping::new("Patient", "patient", "p", "p.id", IdKind::Integer)
         .select(["p.id"])
         .param(p("Patient", "_id"), ParamMapping::Id);

@@ -51,6 +51,16 @@ pub trait Dialect: Send + Sync + fmt::Debug {
     /// | `$1` | `?` | `?` | `@P1` |
     fn placeholder(&self, n: usize) -> String;
 
+    /// The most values one statement may bind. A search that needs more is refused with a 400
+    /// before it reaches the database, where it would fail as a 500.
+    ///
+    /// | PostgreSQL | MySQL | SQLite | SQL Server |
+    /// |---|---|---|---|
+    /// | 65535 | 65535 | 32766 | 2000 (2100 per RPC, less the statement's own) |
+    fn max_bind_values(&self) -> usize {
+        65_535
+    }
+
     /// The statement text of `fragment` with this dialect's placeholders, and its bound values.
     fn render(&self, fragment: &SqlFragment) -> (String, Vec<BindValue>) {
         fragment.render(|n| self.placeholder(n))
@@ -473,6 +483,10 @@ impl Dialect for SqliteDialect {
         "?".to_owned()
     }
 
+    fn max_bind_values(&self) -> usize {
+        32_766
+    }
+
     fn quote_ident(&self, ident: &str) -> String {
         quote_with(ident, '"', '"')
     }
@@ -542,6 +556,10 @@ const MSSQL_BIN: &str = "COLLATE Latin1_General_BIN2";
 impl Dialect for MsSqlDialect {
     fn placeholder(&self, n: usize) -> String {
         format!("@P{n}")
+    }
+
+    fn max_bind_values(&self) -> usize {
+        2_000
     }
 
     fn quote_ident(&self, ident: &str) -> String {

@@ -213,6 +213,35 @@ pub struct ReferenceMapping {
     pub fk: String,
     /// The resource type referred to; its [`TableMapping`] in the schema says how ids map to keys.
     pub target_type: String,
+    /// The code of the target's token parameter that holds the identifier this reference
+    /// exposes as `Reference.identifier` (usually `identifier`), or `None` when it exposes none.
+    ///
+    /// A legacy schema stores a reference as a foreign key, never as an identifier, so
+    /// `subject:identifier=system|value` is answered by following the key: it matches when the
+    /// referenced row matches `identifier=system|value` on the target's mapping (an `EXISTS`
+    /// sub-query, like a chain). The row mapper must render `Reference.identifier` from the
+    /// same value that parameter searches, so that what a client reads and what it can search
+    /// for agree. Without a declaration, `:identifier` fails with a 400.
+    pub identifier: Option<String>,
+}
+
+impl ReferenceMapping {
+    /// A foreign key `fk` to `target_type`, exposing no identifier.
+    pub fn new(fk: impl Into<String>, target_type: impl Into<String>) -> Self {
+        ReferenceMapping {
+            fk: fk.into(),
+            target_type: target_type.into(),
+            identifier: None,
+        }
+    }
+
+    /// Exposes the target's token parameter `code` as the reference's identifier (see
+    /// [`identifier`](ReferenceMapping::identifier)).
+    #[must_use]
+    pub fn with_identifier(mut self, code: impl Into<String>) -> Self {
+        self.identifier = Some(code.into());
+        self
+    }
 }
 
 /// The signature of a [`ParamMapping::Custom`] translation.
@@ -235,6 +264,10 @@ pub enum ParamMapping {
     Quantity(QuantityMapping),
     /// A reference parameter.
     Reference(ReferenceMapping),
+    /// A uri parameter over a text expression holding the URI as written: matched exactly (and
+    /// case-sensitively); `:below` and `:above` compare whole path segments (see
+    /// [`SqlTranslator`](super::SqlTranslator)).
+    Uri(String),
     /// Anything else: the function translates the whole criterion (`Values` or `Missing`).
     Custom(Arc<CustomFn>),
 }
@@ -249,6 +282,7 @@ impl fmt::Debug for ParamMapping {
             ParamMapping::Number(n) => f.debug_tuple("Number").field(n).finish(),
             ParamMapping::Quantity(q) => f.debug_tuple("Quantity").field(q).finish(),
             ParamMapping::Reference(r) => f.debug_tuple("Reference").field(r).finish(),
+            ParamMapping::Uri(u) => f.debug_tuple("Uri").field(u).finish(),
             ParamMapping::Custom(_) => f.write_str("Custom(..)"),
         }
     }
@@ -332,10 +366,33 @@ impl TableMapping {
     }
 }
 
-/// The mappings of all resource types of one database.
+/// The mappings of all resource types of one database, and the value sets `:in` and `:not-in`
+/// may name.
+///
+/// A facade has no terminology server, so the value sets a search may use are declared here
+/// with [`value_set`](SqlSchema::value_set), as the (system, code) pairs they contain.
+/// `code:in=url` then matches what `code=system1|code1,system2|code2,…` matches, and
+/// `code:not-in=url` its negation, rows without a code included (as `:not`). Each code is one
+/// bound comparison (two on MySQL and SQL Server), so keep declared value sets small: SQL
+/// Server accepts at most 2100 parameters in one statement.
+///
+/// ```
+/// use fhir_facade_core::sql::mapping::{IdKind, SqlSchema, TableMapping};
+///
+/// let lab = TableMapping::new("Observation", "lab", "l", "l.id", IdKind::Integer).select(["l.id"]);
+/// let schema = SqlSchema::new([lab])
+///     .unwrap()
+///     .value_set("http://example.org/vs/hb", [("http://loinc.org", "718-7")]);
+/// assert_eq!(
+///     schema.value_set_codes("http://example.org/vs/hb"),
+///     Some(&[("http://loinc.org".to_owned(), "718-7".to_owned())][..])
+/// );
+/// assert!(schema.value_set_codes("http://example.org/vs/other").is_none());
+/// ```
 #[derive(Debug, Clone, Default)]
 pub struct SqlSchema {
     tables: HashMap<String, TableMapping>,
+    value_sets: HashMap<String, Vec<(String, String)>>,
 }
 
 impl SqlSchema {
@@ -361,7 +418,57 @@ impl SqlSchema {
             }
             schema.tables.insert(table.resource_type.clone(), table);
         }
+        schema.check_reference_identifiers()?;
         Ok(schema)
+    }
+
+    /// Every declared [`ReferenceMapping::identifier`] names a token parameter of a mapped
+    /// target, so that `:identifier` never fails for a mapping mistake at search time.
+    fn check_reference_identifiers(&self) -> Result<()> {
+        for table in self.tables.values() {
+            for (def, mapping) in &table.params {
+                let ParamMapping::Reference(ReferenceMapping {
+                    target_type,
+                    identifier: Some(code),
+                    ..
+                }) = mapping
+                else {
+                    continue;
+                };
+                let target_param = self
+                    .table(target_type)
+                    .and_then(|t| t.search_params().into_iter().find(|d| d.code == code));
+                if !target_param.is_some_and(|d| d.kind == crate::search::SearchParamType::Token) {
+                    return Err(Error::Internal(format!(
+                        "invalid SQL mapping: {}.{} exposes {target_type}.{code}, which is not a \
+                         mapped token parameter",
+                        table.resource_type, def.code
+                    )));
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// Declares the value set `url` as these (system, code) pairs, for `:in` and `:not-in`; a
+    /// later declaration of the same URL replaces an earlier one.
+    #[must_use]
+    pub fn value_set<S: Into<String>, C: Into<String>>(
+        mut self,
+        url: impl Into<String>,
+        codes: impl IntoIterator<Item = (S, C)>,
+    ) -> Self {
+        let codes = codes
+            .into_iter()
+            .map(|(system, code)| (system.into(), code.into()))
+            .collect();
+        self.value_sets.insert(url.into(), codes);
+        self
+    }
+
+    /// The (system, code) pairs of the declared value set `url`.
+    pub fn value_set_codes(&self, url: &str) -> Option<&[(String, String)]> {
+        self.value_sets.get(url).map(Vec::as_slice)
     }
 
     /// The mapping of `resource_type`.
@@ -408,5 +515,47 @@ mod tests {
             SqlSchema::new([TableMapping::new("Patient", "t", "p", "p.id", IdKind::Text)]).is_err()
         );
         assert!(SqlSchema::new([t("Patient", "p"), t("Observation", "o")]).is_ok());
+    }
+
+    #[test]
+    fn reference_identifiers_must_name_a_mapped_token_parameter() {
+        let param = |ty, code| crate::search::registry::r4_param(ty, code).unwrap();
+        let patient = |identifier: ParamMapping| {
+            TableMapping::new("Patient", "t", "p", "p.id", IdKind::Integer)
+                .select(["p.id"])
+                .param(param("Patient", "identifier"), identifier)
+                .param(param("Patient", "family"), ParamMapping::String(vec![]))
+        };
+        let lab = |exposed: &str| {
+            TableMapping::new("Observation", "l", "l", "l.id", IdKind::Integer)
+                .select(["l.id"])
+                .param(
+                    param("Observation", "subject"),
+                    ParamMapping::Reference(
+                        ReferenceMapping::new("l.pid", "Patient").with_identifier(exposed),
+                    ),
+                )
+        };
+        let token = ParamMapping::Token(TokenMapping::new(
+            TokenCode::Column("p.mrn".into()),
+            ValueSource::None,
+        ));
+        assert!(SqlSchema::new([patient(token.clone()), lab("identifier")]).is_ok());
+        // Not mapped on the target, not a token, and no target at all.
+        assert!(SqlSchema::new([patient(token.clone()), lab("gender")]).is_err());
+        assert!(SqlSchema::new([patient(token), lab("family")]).is_err());
+        assert!(SqlSchema::new([lab("identifier")]).is_err());
+    }
+
+    #[test]
+    fn value_sets_are_declared_and_replaced() {
+        let schema = SqlSchema::default()
+            .value_set("urn:vs", [("s", "a"), ("s", "b")])
+            .value_set("urn:vs", [("s", "c")]);
+        assert_eq!(
+            schema.value_set_codes("urn:vs"),
+            Some(&[("s".to_owned(), "c".to_owned())][..])
+        );
+        assert_eq!(schema.value_set_codes("urn:VS"), None);
     }
 }

@@ -40,6 +40,7 @@ pub mod provider;
 pub mod row;
 pub mod text;
 pub mod translator;
+pub mod uri;
 
 pub use dialect::{
     Dialect, LikePattern, MsSqlDialect, MySqlDialect, PgDialect, SqliteDialect, dialect_for_url,

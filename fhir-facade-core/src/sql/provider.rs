@@ -130,8 +130,14 @@ impl<E: Executor, M: RowMapper<E::Row>> ResourceProvider for SqlProvider<E, M> {
         if ids.is_empty() {
             return Ok(Vec::new());
         }
-        let query = SearchQuery::by_ids(&self.resource_type, self.id_param, ids);
-        Ok(self.search(&query, ctx).await?.resources)
+        // One statement per chunk that the database can bind, with room for the constraints.
+        let chunk = (self.executor.dialect().max_bind_values() / 2).max(1);
+        let mut resources = Vec::with_capacity(ids.len());
+        for ids in ids.chunks(chunk) {
+            let query = SearchQuery::by_ids(&self.resource_type, self.id_param, ids);
+            resources.extend(self.search(&query, ctx).await?.resources);
+        }
+        Ok(resources)
     }
 
     async fn search(&self, query: &SearchQuery, ctx: &Context) -> Result<SearchPage> {
@@ -155,5 +161,62 @@ impl<E: Executor, M: RowMapper<E::Row>> ResourceProvider for SqlProvider<E, M> {
             page.total = Some(self.executor.fetch_count(count, request_id).await?);
         }
         Ok(page)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::search::registry::r4_param;
+    use crate::sql::MsSqlDialect;
+    use crate::sql::mapping::{IdKind, ParamMapping, TableMapping};
+    use std::sync::Mutex;
+
+    /// Records the number of values each statement binds and returns no rows.
+    #[derive(Default)]
+    struct Recorder(Mutex<Vec<usize>>);
+
+    #[async_trait]
+    impl Executor for Recorder {
+        type Row = ();
+
+        fn dialect(&self) -> &'static dyn Dialect {
+            &MsSqlDialect
+        }
+
+        async fn fetch_all(&self, statement: &SqlFragment, _: Option<&str>) -> Result<Vec<()>> {
+            self.0.lock().unwrap().push(statement.binds().count());
+            Ok(Vec::new())
+        }
+
+        async fn fetch_count(&self, _: &SqlFragment, _: Option<&str>) -> Result<u64> {
+            Ok(0)
+        }
+    }
+
+    struct NoRows;
+
+    impl RowMapper<()> for NoRows {
+        fn to_resource(&self, _: &()) -> Result<Resource> {
+            Err(Error::Internal("no rows expected".into()))
+        }
+    }
+
+    #[tokio::test]
+    async fn read_many_splits_ids_into_statements_the_database_can_bind() {
+        let patient = TableMapping::new("Patient", "patient", "p", "p.id", IdKind::Integer)
+            .select(["p.id"])
+            .param(r4_param("Patient", "_id").unwrap(), ParamMapping::Id);
+        let schema = Arc::new(SqlSchema::new([patient]).unwrap());
+        let provider = SqlProvider::new(Recorder::default(), schema, "Patient", NoRows).unwrap();
+        let ids: Vec<String> = (1..=2_500).map(|n| n.to_string()).collect();
+        provider.read_many(&ids, &Context::new()).await.unwrap();
+        let statements = provider.executor().0.lock().unwrap().clone();
+        assert_eq!(statements.len(), 3, "{statements:?}");
+        assert!(
+            statements
+                .iter()
+                .all(|&binds| binds <= MsSqlDialect.max_bind_values())
+        );
     }
 }

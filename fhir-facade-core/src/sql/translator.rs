@@ -10,6 +10,16 @@
 //!   error;
 //! - `:not` on tokens also matches rows without a value, as FHIR says; `code:not=a,b` matches
 //!   rows that have neither `a` nor `b`;
+//! - `:in` and `:not-in` on tokens expand a value set declared with
+//!   [`SqlSchema::value_set`] into its `system|code` tokens (`:not-in` then negates like
+//!   `:not`); a value set the schema does not declare fails with a 400 naming it;
+//! - `:above` and `:below` on tokens (subsumption) and references (hierarchies) need a
+//!   terminology server or hierarchy the facade does not have, and fail with
+//!   [`Error::UnsupportedSearch`]; on uri parameters they compare path segments (see
+//!   [`uri`]);
+//! - `reference:identifier` follows the foreign key to the target and searches the token
+//!   parameter the [`ReferenceMapping::identifier`] names there; a reference that declares none
+//!   fails with [`Error::UnsupportedSearch`];
 //! - date prefixes follow [`DateValue::matches`] on the range each stored value stands for (see
 //!   [`TimeKind`]); number and quantity prefixes follow [`NumberValue::matches`]; a row without a
 //!   value matches no prefix, `ne` included;
@@ -26,7 +36,7 @@ use super::mapping::{
     DateMapping, ParamMapping, QuantityMapping, ReferenceMapping, SqlSchema, TableMapping,
     TimeKind, TokenCode, TokenMapping, ValueSource,
 };
-use super::{Dialect, LikePattern, fold};
+use super::{Dialect, LikePattern, fold, uri};
 use crate::search::{
     Criterion, DateValue, Modifier, NumberValue, PageToken, Prefix, QuantityValue, ReferenceValue,
     SearchParamDef, SearchValue, Summary, TokenSystem, TokenValue, TotalMode,
@@ -323,6 +333,9 @@ impl SqlTranslator {
                 Ok(select)
             })
             .transpose()?;
+        for statement in select.iter().chain(&count) {
+            self.check_bind_count(query, statement)?;
+        }
         Ok(SqlPlan {
             select,
             count,
@@ -335,6 +348,29 @@ impl SqlTranslator {
             ),
             backward,
         })
+    }
+
+    /// Refuses a statement with more bound values than the database accepts (a client can send
+    /// thousands of comma-separated values), naming the parameter with the most values.
+    fn check_bind_count(&self, query: &SearchQuery, statement: &SqlFragment) -> Result<()> {
+        let binds = statement.binds().count();
+        let max = self.dialect.max_bind_values();
+        if binds <= max {
+            return Ok(());
+        }
+        let param = query
+            .criteria
+            .iter()
+            .filter_map(|c| match c {
+                Criterion::Values { param, values, .. } => Some((values.len(), param.code)),
+                _ => None,
+            })
+            .max()
+            .map_or("_query", |(_, code)| code);
+        Err(Error::invalid_search(
+            param,
+            format!("the search needs {binds} values, more than the {max} this database accepts"),
+        ))
     }
 
     fn table(&self, resource_type: &str, param: &str) -> Result<&TableMapping> {
@@ -371,7 +407,8 @@ impl SqlTranslator {
                 )
                 | ParamMapping::Number(expr)
                 | ParamMapping::Quantity(QuantityMapping { value: expr, .. })
-                | ParamMapping::Reference(ReferenceMapping { fk: expr, .. }) => expr,
+                | ParamMapping::Reference(ReferenceMapping { fk: expr, .. })
+                | ParamMapping::Uri(expr) => expr,
                 _ => {
                     return Err(unsupported(
                         format!("_sort={}", key.param.code),
@@ -459,9 +496,12 @@ impl SqlTranslator {
                 param,
                 modifier,
                 values,
-            } => match param_mapping(table, param)? {
-                ParamMapping::Custom(custom) => custom(criterion, self.dialect),
-                mapping => self.values(table, param, mapping, modifier.as_ref(), values, now),
+            } => match (param_mapping(table, param)?, modifier) {
+                (ParamMapping::Custom(custom), _) => custom(criterion, self.dialect),
+                (ParamMapping::Reference(reference), Some(Modifier::Identifier)) => {
+                    self.reference_identifier(scope, param, reference, values, now)
+                }
+                (mapping, _) => self.values(table, param, mapping, modifier.as_ref(), values, now),
             },
             Criterion::Missing { param, missing } => {
                 let present = match param_mapping(table, param)? {
@@ -539,6 +579,42 @@ impl SqlTranslator {
         Ok(sql)
     }
 
+    /// `reference:identifier=system|value`: the referenced row matches `identifier=system|value`
+    /// on the target's parameter the mapping exposes (see [`ReferenceMapping::identifier`]).
+    fn reference_identifier(
+        &self,
+        scope: &Scope<'_>,
+        param: &SearchParamDef,
+        reference: &ReferenceMapping,
+        values: &[SearchValue],
+        now: OffsetDateTime,
+    ) -> Result<SqlFragment> {
+        let name = format!("{}:identifier", param.code);
+        let Some(code) = &reference.identifier else {
+            return Err(unsupported(
+                name,
+                format!(
+                    "the mapping of {} does not expose an identifier of the {} it refers to",
+                    param.code, reference.target_type
+                ),
+            ));
+        };
+        let target = self.table(&reference.target_type, &name)?;
+        // SqlSchema::new checked that the target maps this token parameter.
+        let target_param = target
+            .search_params()
+            .into_iter()
+            .find(|d| d.code == code)
+            .ok_or_else(|| unsupported(name.clone(), format!("{code} is not mapped")))?;
+        let inner = Criterion::Values {
+            param: target_param,
+            modifier: None,
+            values: values.to_vec(),
+        };
+        let link = SqlFragment::sql(format!("{} = {}", target.id_expr, reference.fk));
+        self.subquery(scope, target, link, &inner, &name, now)
+    }
+
     /// The condition that a row has a value for the parameter.
     fn presence(&self, table: &TableMapping, mapping: &ParamMapping) -> SqlFragment {
         match mapping {
@@ -558,6 +634,7 @@ impl SqlTranslator {
             }
             ParamMapping::Quantity(q) => is_not_null(&q.value),
             ParamMapping::Reference(r) => is_not_null(&r.fk),
+            ParamMapping::Uri(expr) => is_not_null(expr),
             ParamMapping::Custom(_) => {
                 unreachable!("custom mappings translate the criterion themselves ({table:?})")
             }
@@ -647,9 +724,7 @@ impl SqlTranslator {
                 }
             }
             (ParamMapping::Token(token), None | Some(Modifier::Not)) => {
-                let code = match &token.code {
-                    TokenCode::Column(expr) | TokenCode::Lookup { code: expr, .. } => expr,
-                };
+                let code = code_expr(token);
                 for value in values {
                     let SearchValue::Token(value) = value else {
                         return Err(misfit());
@@ -662,6 +737,82 @@ impl SqlTranslator {
                 } else {
                     matched
                 });
+            }
+            (ParamMapping::Token(token), Some(Modifier::In | Modifier::NotIn)) => {
+                let code = code_expr(token);
+                // A repeated URL would repeat its whole expansion; only the schema's value sets
+                // then bound the number of bound values, not the client.
+                let mut expanded: Vec<&str> = Vec::new();
+                for value in values {
+                    let SearchValue::String(url) = value else {
+                        return Err(misfit());
+                    };
+                    if expanded.contains(&url.as_str()) {
+                        continue;
+                    }
+                    expanded.push(url);
+                    let Some(codes) = self.schema.value_set_codes(url) else {
+                        return Err(unsupported(
+                            name,
+                            // Bounded: the URL comes from the client.
+                            format!("the value set {url:.200} is not known to this server"),
+                        ));
+                    };
+                    for (system, c) in codes {
+                        let token_value = TokenValue {
+                            system: TokenSystem::System(system.clone()),
+                            code: Some(c.clone()),
+                        };
+                        alternatives.push(self.token_match(token, code, &token_value));
+                    }
+                }
+                let matched = lookup(token, or(alternatives));
+                return Ok(if modifier == Some(&Modifier::NotIn) {
+                    negate(matched)
+                } else {
+                    matched
+                });
+            }
+            (ParamMapping::Token(_), Some(Modifier::Above | Modifier::Below)) => {
+                return Err(unsupported(
+                    name,
+                    "subsumption needs a terminology server, which this facade does not have; \
+                     :in with a value set declared in the mapping can list the codes instead",
+                ));
+            }
+            (ParamMapping::Reference(_), Some(Modifier::Above | Modifier::Below)) => {
+                return Err(unsupported(name, "reference hierarchies are not supported"));
+            }
+            (ParamMapping::Uri(expr), None | Some(Modifier::Below | Modifier::Above)) => {
+                for value in values {
+                    let SearchValue::String(text) = value else {
+                        return Err(misfit());
+                    };
+                    if text.contains('\0') {
+                        alternatives.push(never());
+                        continue;
+                    }
+                    alternatives.push(match modifier {
+                        None => d.exact_eq(expr, BindValue::Text(text.clone())),
+                        Some(Modifier::Below) => {
+                            let prefix = uri::below_prefix(text);
+                            let under = d.like(expr, LikePattern::StartsWith, &prefix, false);
+                            if prefix == *text {
+                                under
+                            } else {
+                                or(vec![d.exact_eq(expr, BindValue::Text(text.clone())), under])
+                            }
+                        }
+                        _ => {
+                            let above = uri::ancestors(text)
+                                .map_err(|msg| Error::invalid_search(name.clone(), msg))?;
+                            or(above
+                                .into_iter()
+                                .map(|a| d.exact_eq(expr, BindValue::Text(a)))
+                                .collect())
+                        }
+                    });
+                }
             }
             (ParamMapping::Token(token), Some(Modifier::Text)) => {
                 let Some(text_expr) = &token.text else {
@@ -683,9 +834,7 @@ impl SqlTranslator {
                 let Some((type_system, type_code)) = &token.identifier_type else {
                     return Err(unsupported(name, "no identifier type is mapped"));
                 };
-                let code = match &token.code {
-                    TokenCode::Column(expr) | TokenCode::Lookup { code: expr, .. } => expr,
-                };
+                let code = code_expr(token);
                 for value in values {
                     let SearchValue::OfType {
                         system,
@@ -983,6 +1132,14 @@ fn number_match(expr: &str, value: &NumberValue) -> SqlFragment {
                 _ => eq(),
             }
         }
+    }
+}
+
+/// The expression holding a token's code: a column of the searched table, or of the lookup
+/// table inside [`lookup`]'s `EXISTS`.
+fn code_expr(token: &TokenMapping) -> &str {
+    match &token.code {
+        TokenCode::Column(expr) | TokenCode::Lookup { code: expr, .. } => expr,
     }
 }
 

@@ -1,0 +1,3 @@
+-- select
+SELECT l.id, l.patient_id, l.labcode, l.value, l.unit, l.taken FROM lab l WHERE (EXISTS (SELECT 1 FROM patient p WHERE p.id = l.patient_id AND (p.deleted = 0) AND (p.mrn = ? AND CONVERT(p.mrn USING utf8mb4) COLLATE utf8mb4_bin = ?))) ORDER BY l.id ASC LIMIT ? OFFSET ?
+-- binds: [Text("M100"), Text("M100"), Int(101), Int(0)]
