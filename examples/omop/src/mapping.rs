@@ -99,10 +99,7 @@ fn param(resource_type: &str, code: &str) -> &'static SearchParamDef {
 }
 
 fn reference(fk: &str, target: &str) -> ParamMapping {
-    ParamMapping::Reference(ReferenceMapping {
-        fk: fk.to_owned(),
-        target_type: target.to_owned(),
-    })
+    ParamMapping::Reference(ReferenceMapping::new(fk, target))
 }
 
 fn date(expr: &str) -> ParamMapping {
