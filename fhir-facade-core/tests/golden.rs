@@ -192,6 +192,12 @@ const CASES: &[(&str, &str, &str, Option<&str>)] = &[
     ),
     ("cursor", "Patient", "_count=5&_cursor=12", None),
     ("before", "Patient", "_count=5&_before=12", None),
+    (
+        "sort_repeated",
+        "Patient",
+        "_sort=family,-family,birthdate,_id,given",
+        None,
+    ),
     ("count_only", "Patient", "family=x&_count=0", None),
     (
         "missing",

@@ -383,6 +383,7 @@ impl SqlTranslator {
     /// search (only those read backwards).
     fn order(&self, table: &TableMapping, query: &SearchQuery, reverse: bool) -> Result<String> {
         let mut items = Vec::new();
+        let mut sorted: Vec<&str> = Vec::new();
         let mut by_id = None;
         for key in &query.result.sort {
             // `_id` sorts by the id expression whatever translates `_id` searches (a custom
@@ -416,6 +417,16 @@ impl SqlTranslator {
                     ));
                 }
             };
+            // A key already sorted on cannot change the order again, and SQL Server rejects an
+            // expression listed twice (Msg 169); the id is always the last key.
+            if expr == &table.id_expr {
+                by_id = Some(key.descending);
+                break;
+            }
+            if sorted.contains(&expr.as_str()) {
+                continue;
+            }
+            sorted.push(expr);
             items.push(self.dialect.order_by(expr, key.descending));
         }
         let direction = if (by_id == Some(true)) != reverse {
