@@ -395,6 +395,12 @@ impl SqlTranslator {
         let mut sorted: Vec<&str> = Vec::new();
         let mut by_id = None;
         for key in &query.result.sort {
+            // `_id` sorts by the id expression whatever translates `_id` searches (a custom
+            // mapping over a multi-table source, say): paging treats it as the key either way.
+            if key.param.code == "_id" {
+                by_id = Some(key.descending);
+                break;
+            }
             let mapping = param_mapping(table, key.param)?;
             let expr = match mapping {
                 ParamMapping::Id => {
@@ -1269,6 +1275,46 @@ mod tests {
                 assert_eq!(holds(s, Bound::EndGt, x), r.end > x, "{s} end > {x}");
             }
         }
+    }
+
+    #[test]
+    fn sorting_by_id_uses_the_id_expression_whatever_maps_id() {
+        use super::super::PgDialect;
+        use crate::search::registry::r4_param;
+        use crate::sql::mapping::{CustomFn, IdKind};
+        let custom: Arc<CustomFn> = Arc::new(|_, _| Ok(SqlFragment::sql("u.k = 1")));
+        let table = TableMapping::new(
+            "Observation",
+            "(SELECT 'a' AS id, 1 AS k)",
+            "u",
+            "u.id",
+            IdKind::Text,
+        )
+        .select(["u.id"])
+        .param(
+            r4_param("Observation", "_id").unwrap(),
+            ParamMapping::Custom(custom),
+        );
+        let schema = Arc::new(SqlSchema::new([table]).unwrap());
+        let translator = SqlTranslator {
+            dialect: &PgDialect,
+            schema: schema.clone(),
+        };
+        let query = SearchQuery::parse(
+            "Observation",
+            "_id=a&_sort=-_id&_count=5",
+            &schema.supported_params(),
+            &Default::default(),
+        )
+        .unwrap();
+        let plan = translator.translate(&query, &[]).unwrap();
+        assert!(plan.keyset);
+        let (sql, _) = PgDialect.render(plan.select.as_ref().unwrap());
+        assert_eq!(
+            sql,
+            "SELECT u.id FROM (SELECT 'a' AS id, 1 AS k) u WHERE (u.k = 1) \
+             ORDER BY u.id DESC LIMIT $1 OFFSET $2"
+        );
     }
 
     #[test]

