@@ -117,6 +117,20 @@ pub enum ValueSource {
     None,
 }
 
+impl From<&str> for ValueSource {
+    /// A constant.
+    fn from(value: &str) -> Self {
+        ValueSource::Constant(value.to_owned())
+    }
+}
+
+impl From<String> for ValueSource {
+    /// A constant.
+    fn from(value: String) -> Self {
+        ValueSource::Constant(value)
+    }
+}
+
 /// Where a token's code is stored.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum TokenCode {
@@ -143,9 +157,10 @@ pub struct TokenMapping {
     pub system: ValueSource,
     /// The display text, for `:text` (folded starts-with, like a string parameter).
     pub text: Option<String>,
-    /// For identifiers: the identifier type (system, code) every value of this column has, for
-    /// `:of-type`.
-    pub identifier_type: Option<(String, String)>,
+    /// For identifiers: where the identifier type (system, code) comes from, for `:of-type`:
+    /// constants when every value of this column has the same type, or columns (of the searched
+    /// table, or of the lookup table for a [`TokenCode::Lookup`]) when each row has its own.
+    pub identifier_type: Option<(ValueSource, ValueSource)>,
 }
 
 impl TokenMapping {

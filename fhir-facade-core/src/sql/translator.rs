@@ -866,14 +866,22 @@ impl SqlTranslator {
                     else {
                         return Err(misfit());
                     };
-                    alternatives.push(
-                        match storable(value)
-                            .filter(|_| system == type_system && of_type == type_code)
-                        {
-                            Some(v) => d.exact_eq(code, v),
-                            None => never(),
-                        },
-                    );
+                    let Some(value) = storable(value) else {
+                        alternatives.push(never());
+                        continue;
+                    };
+                    let mut parts = vec![d.exact_eq(code, value)];
+                    let mut possible = true;
+                    for (wanted, source) in [(system, type_system), (of_type, type_code)] {
+                        match source {
+                            ValueSource::Constant(c) if c == wanted => {}
+                            ValueSource::Column(col) if storable(wanted).is_some() => {
+                                parts.push(d.exact_eq(col, BindValue::Text(wanted.clone())));
+                            }
+                            _ => possible = false,
+                        }
+                    }
+                    alternatives.push(if possible { and(parts) } else { never() });
                 }
                 return Ok(lookup(token, or(alternatives)));
             }
@@ -1269,6 +1277,65 @@ mod tests {
                 assert_eq!(holds(s, Bound::EndGt, x), r.end > x, "{s} end > {x}");
             }
         }
+    }
+
+    #[test]
+    fn of_type_compares_identifier_types_from_constants_or_columns() {
+        use crate::search::registry::r4_param;
+        use crate::sql::PgDialect;
+        use crate::sql::mapping::IdKind;
+        let identifier = |identifier_type| {
+            let mut token = TokenMapping::new(
+                TokenCode::Column("p.ident".into()),
+                ValueSource::Column("p.ident_sys".into()),
+            );
+            token.identifier_type = Some(identifier_type);
+            let table = TableMapping::new("Patient", "pat", "p", "p.id", IdKind::Text)
+                .select(["p.id"])
+                .param(
+                    r4_param("Patient", "identifier").unwrap(),
+                    ParamMapping::Token(token),
+                );
+            SqlTranslator {
+                dialect: &PgDialect,
+                schema: Arc::new(SqlSchema::new([table]).unwrap()),
+            }
+        };
+        let render = |translator: &SqlTranslator, value: &str| {
+            let schema = translator.schema.clone();
+            let query = SearchQuery::parse(
+                "Patient",
+                &format!("identifier:of-type={value}"),
+                &schema.supported_params(),
+                &Default::default(),
+            )
+            .unwrap();
+            let plan = translator.translate(&query, &[]).unwrap();
+            let (sql, binds) = PgDialect.render(plan.select.as_ref().unwrap());
+            let texts: Vec<BindValue> = binds
+                .into_iter()
+                .filter(|b| matches!(b, BindValue::Text(_)))
+                .collect();
+            (sql, texts)
+        };
+        let text = |s: &str| BindValue::Text(s.to_owned());
+        let per_row = identifier((
+            ValueSource::Column("p.type_sys".into()),
+            ValueSource::Column("p.type_code".into()),
+        ));
+        let (sql, binds) = render(&per_row, "http://t|MR|123");
+        assert!(
+            sql.contains("WHERE ((p.ident = $1 AND p.type_sys = $2 AND p.type_code = $3))"),
+            "{sql}"
+        );
+        assert_eq!(binds, vec![text("123"), text("http://t"), text("MR")]);
+        let constant = identifier(("http://t".into(), "MR".into()));
+        let (sql, binds) = render(&constant, "http://t|MR|123");
+        assert!(sql.contains("WHERE (p.ident = $1)"), "{sql}");
+        assert_eq!(binds, vec![text("123")]);
+        let (sql, binds) = render(&constant, "http://t|DL|123");
+        assert!(sql.contains("WHERE (1=0)"), "{sql}");
+        assert_eq!(binds, vec![]);
     }
 
     #[test]
