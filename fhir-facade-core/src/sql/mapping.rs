@@ -259,6 +259,19 @@ impl ReferenceMapping {
     }
 }
 
+/// A composite parameter's storage: one mapping per component, in the definition's order, that
+/// must all match on the same row — of the searched table, or of a child table such as the
+/// components of an Observation (`befund_komponente c` joined by `c.befund_id = o.befund_id`).
+/// Component mappings refer to that row's alias.
+#[derive(Debug, Clone)]
+pub struct CompositeMapping {
+    /// The child table (`FROM` item with alias) and its join condition to the searched table;
+    /// `None` when the components are columns of the searched table.
+    pub from: Option<(String, String)>,
+    /// The components' mappings.
+    pub components: Vec<ParamMapping>,
+}
+
 /// The signature of a [`ParamMapping::Custom`] translation.
 pub type CustomFn = dyn Fn(&Criterion, &dyn Dialect) -> Result<SqlFragment> + Send + Sync;
 
@@ -283,6 +296,8 @@ pub enum ParamMapping {
     /// case-sensitively); `:below` and `:above` compare whole path segments (see
     /// [`SqlTranslator`](super::SqlTranslator)).
     Uri(String),
+    /// A composite parameter.
+    Composite(CompositeMapping),
     /// Anything else: the function translates the whole criterion (`Values` or `Missing`).
     Custom(Arc<CustomFn>),
 }
@@ -298,6 +313,7 @@ impl fmt::Debug for ParamMapping {
             ParamMapping::Quantity(q) => f.debug_tuple("Quantity").field(q).finish(),
             ParamMapping::Reference(r) => f.debug_tuple("Reference").field(r).finish(),
             ParamMapping::Uri(u) => f.debug_tuple("Uri").field(u).finish(),
+            ParamMapping::Composite(c) => f.debug_tuple("Composite").field(c).finish(),
             ParamMapping::Custom(_) => f.write_str("Custom(..)"),
         }
     }

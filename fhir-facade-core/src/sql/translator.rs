@@ -33,8 +33,8 @@ use std::sync::Arc;
 use time::{Date, OffsetDateTime, Time};
 
 use super::mapping::{
-    DateMapping, ParamMapping, QuantityMapping, ReferenceMapping, SqlSchema, TableMapping,
-    TimeKind, TokenCode, TokenMapping, ValueSource,
+    CompositeMapping, DateMapping, ParamMapping, QuantityMapping, ReferenceMapping, SqlSchema,
+    TableMapping, TimeKind, TokenCode, TokenMapping, ValueSource,
 };
 use super::{Dialect, LikePattern, fold, uri};
 use crate::search::{
@@ -657,6 +657,14 @@ impl SqlTranslator {
             ParamMapping::Quantity(q) => is_not_null(&q.value),
             ParamMapping::Reference(r) => is_not_null(&r.fk),
             ParamMapping::Uri(expr) => is_not_null(expr),
+            ParamMapping::Composite(composite) => {
+                let parts = composite
+                    .components
+                    .iter()
+                    .map(|c| self.presence(table, c))
+                    .collect();
+                exists_in(composite, and(parts))
+            }
             ParamMapping::Custom(_) => {
                 unreachable!("custom mappings translate the criterion themselves ({table:?})")
             }
@@ -907,6 +915,39 @@ impl SqlTranslator {
                         return Err(misfit());
                     };
                     alternatives.push(self.quantity_match(quantity, value));
+                }
+            }
+            (ParamMapping::Composite(composite), None) => {
+                if composite.components.len() != param.components.len() {
+                    return Err(unsupported(
+                        name,
+                        "the mapping does not map each component of the composite",
+                    ));
+                }
+                for value in values {
+                    let SearchValue::Composite(parts) = value else {
+                        return Err(misfit());
+                    };
+                    let mut matched = Vec::new();
+                    for ((component, mapping), part) in param
+                        .components
+                        .iter()
+                        .zip(&composite.components)
+                        .zip(parts)
+                    {
+                        let def =
+                            crate::search::registry::r4_param(&table.resource_type, component.code)
+                                .ok_or_else(misfit)?;
+                        matched.push(self.values(
+                            table,
+                            def,
+                            mapping,
+                            None,
+                            std::slice::from_ref(part),
+                            now,
+                        )?);
+                    }
+                    alternatives.push(exists_in(composite, and(matched)));
                 }
             }
             (ParamMapping::Reference(reference), None | Some(Modifier::Type(_))) => {
@@ -1173,6 +1214,20 @@ fn code_expr(token: &TokenMapping) -> &str {
     }
 }
 
+/// Wraps a condition on a composite's child table in its `EXISTS`.
+fn exists_in(composite: &CompositeMapping, condition: SqlFragment) -> SqlFragment {
+    match &composite.from {
+        None => condition,
+        Some((from, join)) => {
+            let mut sql =
+                SqlFragment::sql(format!("EXISTS (SELECT 1 FROM {from} WHERE {join} AND "));
+            sql.append(condition);
+            sql.push(")");
+            sql
+        }
+    }
+}
+
 /// Wraps a condition on a lookup table's columns in its `EXISTS`.
 fn lookup(token: &TokenMapping, condition: SqlFragment) -> SqlFragment {
     match &token.code {
@@ -1336,6 +1391,73 @@ mod tests {
         let (sql, binds) = render(&constant, "http://t|DL|123");
         assert!(sql.contains("WHERE (1=0)"), "{sql}");
         assert_eq!(binds, vec![]);
+    }
+
+    #[test]
+    fn composites_match_all_components_on_one_child_row() {
+        use crate::search::registry::r4_param;
+        use crate::sql::PgDialect;
+        use crate::sql::mapping::IdKind;
+        let composite = CompositeMapping {
+            from: Some(("comp c".into(), "c.obs_id = o.id".into())),
+            components: vec![
+                ParamMapping::Token(TokenMapping::new(
+                    TokenCode::Column("c.code".into()),
+                    "http://loinc.org".into(),
+                )),
+                ParamMapping::Quantity(QuantityMapping {
+                    value: "c.value".into(),
+                    system: "http://unitsofmeasure.org".into(),
+                    code: ValueSource::Column("c.unit".into()),
+                }),
+            ],
+        };
+        let table = TableMapping::new("Observation", "obs", "o", "o.id", IdKind::Text)
+            .select(["o.id"])
+            .param(
+                r4_param("Observation", "component-code-value-quantity").unwrap(),
+                ParamMapping::Composite(composite),
+            );
+        let schema = Arc::new(SqlSchema::new([table]).unwrap());
+        let translator = SqlTranslator {
+            dialect: &PgDialect,
+            schema: schema.clone(),
+        };
+        let render = |query: &str| {
+            let query = SearchQuery::parse(
+                "Observation",
+                query,
+                &schema.supported_params(),
+                &Default::default(),
+            )
+            .unwrap();
+            let plan = translator.translate(&query, &[]).unwrap();
+            PgDialect.render(plan.select.as_ref().unwrap())
+        };
+        let (sql, binds) =
+            render("component-code-value-quantity=http://loinc.org|8462-4$lt60,8480-6$gt100");
+        assert!(
+            sql.contains(
+                "WHERE ((EXISTS (SELECT 1 FROM comp c WHERE c.obs_id = o.id AND \
+                 (c.code = $1 AND c.value < $2)) OR \
+                 EXISTS (SELECT 1 FROM comp c WHERE c.obs_id = o.id AND \
+                 (c.code = $3 AND c.value > $4))))"
+            ),
+            "{sql}"
+        );
+        assert_eq!(binds[0], BindValue::Text("8462-4".into()));
+        assert_eq!(binds[1], BindValue::Decimal(60.into()));
+        // A system the components cannot have matches nothing; :missing asks for any row.
+        let (sql, _) = render("component-code-value-quantity=http://snomed.info/sct|1$lt60");
+        assert!(sql.contains("AND (1=0 AND c.value < $1)"), "{sql}");
+        let (sql, _) = render("component-code-value-quantity:missing=true");
+        assert!(
+            sql.contains(
+                "(CASE WHEN EXISTS (SELECT 1 FROM comp c WHERE c.obs_id = o.id AND \
+                 (c.code IS NOT NULL AND c.value IS NOT NULL)) THEN 1 ELSE 0 END) = 0"
+            ),
+            "{sql}"
+        );
     }
 
     #[test]
