@@ -25,6 +25,8 @@ pub(crate) enum Group {
     Smart,
     /// Every resource received is valid by the official R4 JSON schema.
     Validation,
+    /// Real clients get the same answers.
+    Clients,
     /// Every declaration of the CapabilityStatement was exercised.
     Coverage,
 }
@@ -40,6 +42,7 @@ impl Group {
             Group::Errors => "errors",
             Group::Smart => "SMART",
             Group::Validation => "validation",
+            Group::Clients => "clients",
             Group::Coverage => "coverage",
         }
     }
@@ -78,6 +81,8 @@ pub(crate) struct Report {
     /// Resources validated against the schema (entries counted one by one).
     pub(crate) validated: usize,
     pub(crate) invalid: Vec<String>,
+    /// Every resource received (top level: Bundles hold their entries), for the second validator.
+    pub(crate) received: Vec<Value>,
     /// The open instance's CapabilityStatement, as the coverage check read it.
     pub(crate) capability: Value,
 }
@@ -344,12 +349,13 @@ impl Http {
 /// Validates what a reply carries: the resource, and each Bundle entry on its own so that an
 /// error names the entry.
 pub(crate) fn validate(report: &mut Report, what: &str, reply: &Reply) {
-    // Without the schema (outside CI only; fhir_schema says why) nothing is counted.
-    if fhir_facade_tests::fhir_schema().is_none() {
-        return;
-    }
     let Some(json) = &reply.json else { return };
     if json.get("resourceType").is_none() {
+        return;
+    }
+    report.received.push(json.clone());
+    // Without the schema (outside CI only; fhir_schema says why) nothing is counted.
+    if fhir_facade_tests::fhir_schema().is_none() {
         return;
     }
     let mut resources = vec![json];

@@ -13,6 +13,7 @@
 //! PostgreSQL test is skipped with a message, except under `CI=true`, where it fails.
 
 mod checks;
+mod external;
 mod faulty;
 mod fixture;
 mod harness;
@@ -85,6 +86,7 @@ async fn run_suite(
     label: &str,
     open: Vec<Arc<dyn ResourceProvider>>,
     protected: Vec<Arc<dyn ResourceProvider>>,
+    external: bool,
 ) -> Report {
     let idp = Idp::start().await;
     let open_base = serve(open, None).await;
@@ -108,12 +110,16 @@ async fn run_suite(
         token: None,
     };
     checks::coverage(&mut run).await;
+    if external {
+        external::clients(&mut run).await;
+        external::second_validator(&mut run).await;
+    }
     checks::validation(&mut report);
     report
 }
 
 /// Prints past the test harness's capture, so the table is in every run's output.
-fn print(text: &str) {
+pub(crate) fn print(text: &str) {
     let _ = writeln!(std::io::stderr(), "{text}");
 }
 
@@ -184,7 +190,7 @@ async fn contract_suite_postgres() {
             .expect("connect");
         let db = database(Pool::Postgres(pool));
         fixture::load(&db, "TIMESTAMP").await;
-        let report = run_suite("PostgreSQL", shared(&db), shared(&db)).await;
+        let report = run_suite("PostgreSQL", shared(&db), shared(&db), true).await;
         assert_passes(&report);
     })
     .await;
@@ -203,7 +209,7 @@ async fn contract_suite_postgres() {
 #[tokio::test]
 async fn contract_suite_sqlite() {
     let db = sqlite().await;
-    let report = run_suite("SQLite", shared(&db), shared(&db)).await;
+    let report = run_suite("SQLite", shared(&db), shared(&db), true).await;
     assert_passes(&report);
 }
 
@@ -218,6 +224,7 @@ async fn self_test_faulty_providers() {
         "self-test: Observation ignores _count; SMART instance drops the compartment",
         with_fault(&db, Fault::IgnoresCount, &["Observation"]),
         with_fault(&db, Fault::DropsCompartment, &fixture::TYPES),
+        false,
     )
     .await;
     print(&report.table());
