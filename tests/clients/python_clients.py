@@ -14,7 +14,7 @@ import traceback
 
 def fhirclient_session(base, searches):
     from fhirclient import client
-    from fhirclient.models.fhirsearch import FHIRSearch
+    from fhirclient.models.fhirsearch import FHIRSearch, FHIRSearchParam
     from fhirclient.models.patient import Patient
 
     smart = client.FHIRClient(settings={"app_id": "contract-suite", "api_base": base})
@@ -25,12 +25,9 @@ def fhirclient_session(base, searches):
             "fhirclient.models." + resource_type.lower(), fromlist=[resource_type]
         )
         model = getattr(module, resource_type)
-        search = FHIRSearch(model, struct=None)
-        search.params = []
-        from fhirclient.models.fhirsearch import FHIRSearchParam
-
-        for name, value in params:
-            search.params.append(FHIRSearchParam(name, value))
+        # Parameters as written (no struct expansion), so that modifiers and commas pass as is.
+        search = FHIRSearch(model)
+        search.params = [FHIRSearchParam(name, value) for name, value in params]
         ids = []
         for bundle in search.perform_iter(smart.server):
             for entry in bundle.entry or []:
