@@ -201,6 +201,8 @@ pub(crate) async fn smart_server(run: &mut Run<'_>, idp: &Idp) {
     for (id, target, expected) in [
         ("38d", "Observation?_total=accurate", 2),
         ("38e", "Patient?family=mull&_total=accurate", 1),
+        ("38f", "Observation?_summary=count", 2),
+        ("38g", "Patient?family=mull&_count=0", 1),
     ] {
         let reply = run.get(target).await;
         let total = reply
