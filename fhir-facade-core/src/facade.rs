@@ -227,6 +227,17 @@ impl Facade {
             // see: how much another patient has is not for this caller either.
             page.total = None;
         }
+        // A first page with no next page holds every match, so the total is known for free
+        // (search.html#total) — unless the provider ignored a constraint, whose paging is not
+        // to be trusted either.
+        if page.total.is_none()
+            && page.resources.len() == returned
+            && page.next.is_none()
+            && query.result.page.is_none()
+            && query.result.summary != Some(Summary::Count)
+        {
+            page.total = Some(page.resources.len() as u64);
+        }
         let included = if query.result.summary == Some(Summary::Count) {
             Vec::new()
         } else {
@@ -1084,6 +1095,58 @@ mod tests {
             }
         }
         assert_eq!(seen, ["o1", "o2", "o3", "o4", "o5"]);
+    }
+
+    /// [`Memory`] without totals, as a provider that only counts when asked.
+    struct Untotalled(Arc<Memory>);
+
+    #[async_trait]
+    impl ResourceProvider for Untotalled {
+        fn resource_type(&self) -> &str {
+            self.0.resource_type()
+        }
+
+        fn search_params(&self) -> Vec<&'static SearchParamDef> {
+            self.0.search_params()
+        }
+
+        async fn read(&self, id: &str, ctx: &Context) -> Result<Resource> {
+            self.0.read(id, ctx).await
+        }
+
+        async fn search(&self, query: &SearchQuery, ctx: &Context) -> Result<SearchPage> {
+            let page = self.0.search(query, ctx).await?;
+            Ok(SearchPage {
+                total: None,
+                ..page
+            })
+        }
+    }
+
+    #[tokio::test]
+    async fn a_complete_first_page_gets_its_total_for_free() {
+        let (_, _, observations) = fixture();
+        let facade = Facade::builder()
+            .provider(Untotalled(observations))
+            .build()
+            .unwrap();
+        let total = |query: &'static str| {
+            let facade = &facade;
+            async move {
+                facade
+                    .search(&request("Observation", query), &Context::new())
+                    .await
+                    .unwrap()
+                    .to_json()["total"]
+                    .clone()
+            }
+        };
+        // One page holds them all.
+        assert_eq!(total("_count=10").await, json!(5));
+        assert_eq!(total("_id=o2,o3").await, json!(2));
+        // More pages follow, or this is not the first page: unknown, so absent.
+        assert_eq!(total("_count=2").await, Value::Null);
+        assert_eq!(total("_count=2&_offset=4").await, Value::Null);
     }
 
     #[tokio::test]

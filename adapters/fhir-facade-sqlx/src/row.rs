@@ -141,7 +141,10 @@ impl Row {
             Row::MySql(r) => first_decoding!(r, column, Decimal => |v| v),
             #[cfg(feature = "sqlite")]
             Row::Sqlite(r) => {
-                let real = match r.try_get::<Option<f64>, _>(column) {
+                // A NUMERIC column keeps whole numbers as INTEGER, which sqlx will not decode
+                // as f64: read those as i64 (exactly representable up to 2^53 as f64).
+                #[allow(clippy::cast_precision_loss)]
+                let real = match first_decoding!(r, column, f64 => |v| v, i64 => |v| v as f64) {
                     Ok(v) => v,
                     Err(e) => return Err(column_error(column, e)),
                 };
@@ -194,5 +197,39 @@ impl fhir_facade_core::sql::SqlRow for Row {
 
     fn get_opt_decimal(&self, column: &str) -> fhir_facade_core::Result<Option<Decimal>> {
         Ok(Row::get_opt_decimal(self, column)?)
+    }
+}
+
+#[cfg(all(test, feature = "sqlite"))]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn sqlite_numeric_columns_read_whole_and_fractional_values() {
+        let pool = sqlx::sqlite::SqlitePoolOptions::new()
+            .max_connections(1)
+            .connect("sqlite::memory:")
+            .await
+            .unwrap();
+        sqlx::query("CREATE TABLE t (v NUMERIC(10,2))")
+            .execute(&pool)
+            .await
+            .unwrap();
+        sqlx::query("INSERT INTO t VALUES (72), (5.4), (NULL)")
+            .execute(&pool)
+            .await
+            .unwrap();
+        let rows = sqlx::query("SELECT v FROM t ORDER BY rowid")
+            .fetch_all(&pool)
+            .await
+            .unwrap();
+        let values: Vec<Option<Decimal>> = rows
+            .into_iter()
+            .map(|r| Row::Sqlite(r).get_opt_decimal("v").unwrap())
+            .collect();
+        assert_eq!(
+            values,
+            vec![Some(Decimal::from(72)), Some(Decimal::new(54, 1)), None]
+        );
     }
 }

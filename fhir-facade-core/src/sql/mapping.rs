@@ -117,6 +117,20 @@ pub enum ValueSource {
     None,
 }
 
+impl From<&str> for ValueSource {
+    /// A constant.
+    fn from(value: &str) -> Self {
+        ValueSource::Constant(value.to_owned())
+    }
+}
+
+impl From<String> for ValueSource {
+    /// A constant.
+    fn from(value: String) -> Self {
+        ValueSource::Constant(value)
+    }
+}
+
 /// Where a token's code is stored.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum TokenCode {
@@ -143,9 +157,10 @@ pub struct TokenMapping {
     pub system: ValueSource,
     /// The display text, for `:text` (folded starts-with, like a string parameter).
     pub text: Option<String>,
-    /// For identifiers: the identifier type (system, code) every value of this column has, for
-    /// `:of-type`.
-    pub identifier_type: Option<(String, String)>,
+    /// For identifiers: where the identifier type (system, code) comes from, for `:of-type`:
+    /// constants when every value of this column has the same type, or columns (of the searched
+    /// table, or of the lookup table for a [`TokenCode::Lookup`]) when each row has its own.
+    pub identifier_type: Option<(ValueSource, ValueSource)>,
 }
 
 impl TokenMapping {
@@ -244,6 +259,19 @@ impl ReferenceMapping {
     }
 }
 
+/// A composite parameter's storage: one mapping per component, in the definition's order, that
+/// must all match on the same row — of the searched table, or of a child table such as the
+/// components of an Observation (`befund_komponente c` joined by `c.befund_id = o.befund_id`).
+/// Component mappings refer to that row's alias.
+#[derive(Debug, Clone)]
+pub struct CompositeMapping {
+    /// The child table (`FROM` item with alias) and its join condition to the searched table;
+    /// `None` when the components are columns of the searched table.
+    pub from: Option<(String, String)>,
+    /// The components' mappings.
+    pub components: Vec<ParamMapping>,
+}
+
 /// The signature of a [`ParamMapping::Custom`] translation.
 pub type CustomFn = dyn Fn(&Criterion, &dyn Dialect) -> Result<SqlFragment> + Send + Sync;
 
@@ -268,6 +296,8 @@ pub enum ParamMapping {
     /// case-sensitively); `:below` and `:above` compare whole path segments (see
     /// [`SqlTranslator`](super::SqlTranslator)).
     Uri(String),
+    /// A composite parameter.
+    Composite(CompositeMapping),
     /// Anything else: the function translates the whole criterion (`Values` or `Missing`).
     Custom(Arc<CustomFn>),
 }
@@ -283,6 +313,7 @@ impl fmt::Debug for ParamMapping {
             ParamMapping::Quantity(q) => f.debug_tuple("Quantity").field(q).finish(),
             ParamMapping::Reference(r) => f.debug_tuple("Reference").field(r).finish(),
             ParamMapping::Uri(u) => f.debug_tuple("Uri").field(u).finish(),
+            ParamMapping::Composite(c) => f.debug_tuple("Composite").field(c).finish(),
             ParamMapping::Custom(_) => f.write_str("Custom(..)"),
         }
     }

@@ -33,8 +33,8 @@ use std::sync::Arc;
 use time::{Date, OffsetDateTime, Time};
 
 use super::mapping::{
-    DateMapping, ParamMapping, QuantityMapping, ReferenceMapping, SqlSchema, TableMapping,
-    TimeKind, TokenCode, TokenMapping, ValueSource,
+    CompositeMapping, DateMapping, ParamMapping, QuantityMapping, ReferenceMapping, SqlSchema,
+    TableMapping, TimeKind, TokenCode, TokenMapping, ValueSource,
 };
 use super::{Dialect, LikePattern, fold, uri};
 use crate::search::{
@@ -663,6 +663,14 @@ impl SqlTranslator {
             ParamMapping::Quantity(q) => is_not_null(&q.value),
             ParamMapping::Reference(r) => is_not_null(&r.fk),
             ParamMapping::Uri(expr) => is_not_null(expr),
+            ParamMapping::Composite(composite) => {
+                let parts = composite
+                    .components
+                    .iter()
+                    .map(|c| self.presence(table, c))
+                    .collect();
+                exists_in(composite, and(parts))
+            }
             ParamMapping::Custom(_) => {
                 unreachable!("custom mappings translate the criterion themselves ({table:?})")
             }
@@ -872,14 +880,22 @@ impl SqlTranslator {
                     else {
                         return Err(misfit());
                     };
-                    alternatives.push(
-                        match storable(value)
-                            .filter(|_| system == type_system && of_type == type_code)
-                        {
-                            Some(v) => d.exact_eq(code, v),
-                            None => never(),
-                        },
-                    );
+                    let Some(value) = storable(value) else {
+                        alternatives.push(never());
+                        continue;
+                    };
+                    let mut parts = vec![d.exact_eq(code, value)];
+                    let mut possible = true;
+                    for (wanted, source) in [(system, type_system), (of_type, type_code)] {
+                        match source {
+                            ValueSource::Constant(c) if c == wanted => {}
+                            ValueSource::Column(col) if storable(wanted).is_some() => {
+                                parts.push(d.exact_eq(col, BindValue::Text(wanted.clone())));
+                            }
+                            _ => possible = false,
+                        }
+                    }
+                    alternatives.push(if possible { and(parts) } else { never() });
                 }
                 return Ok(lookup(token, or(alternatives)));
             }
@@ -905,6 +921,39 @@ impl SqlTranslator {
                         return Err(misfit());
                     };
                     alternatives.push(self.quantity_match(quantity, value));
+                }
+            }
+            (ParamMapping::Composite(composite), None) => {
+                if composite.components.len() != param.components.len() {
+                    return Err(unsupported(
+                        name,
+                        "the mapping does not map each component of the composite",
+                    ));
+                }
+                for value in values {
+                    let SearchValue::Composite(parts) = value else {
+                        return Err(misfit());
+                    };
+                    let mut matched = Vec::new();
+                    for ((component, mapping), part) in param
+                        .components
+                        .iter()
+                        .zip(&composite.components)
+                        .zip(parts)
+                    {
+                        let def =
+                            crate::search::registry::r4_param(&table.resource_type, component.code)
+                                .ok_or_else(misfit)?;
+                        matched.push(self.values(
+                            table,
+                            def,
+                            mapping,
+                            None,
+                            std::slice::from_ref(part),
+                            now,
+                        )?);
+                    }
+                    alternatives.push(exists_in(composite, and(matched)));
                 }
             }
             (ParamMapping::Reference(reference), None | Some(Modifier::Type(_))) => {
@@ -1171,6 +1220,20 @@ fn code_expr(token: &TokenMapping) -> &str {
     }
 }
 
+/// Wraps a condition on a composite's child table in its `EXISTS`.
+fn exists_in(composite: &CompositeMapping, condition: SqlFragment) -> SqlFragment {
+    match &composite.from {
+        None => condition,
+        Some((from, join)) => {
+            let mut sql =
+                SqlFragment::sql(format!("EXISTS (SELECT 1 FROM {from} WHERE {join} AND "));
+            sql.append(condition);
+            sql.push(")");
+            sql
+        }
+    }
+}
+
 /// Wraps a condition on a lookup table's columns in its `EXISTS`.
 fn lookup(token: &TokenMapping, condition: SqlFragment) -> SqlFragment {
     match &token.code {
@@ -1275,6 +1338,132 @@ mod tests {
                 assert_eq!(holds(s, Bound::EndGt, x), r.end > x, "{s} end > {x}");
             }
         }
+    }
+
+    #[test]
+    fn of_type_compares_identifier_types_from_constants_or_columns() {
+        use crate::search::registry::r4_param;
+        use crate::sql::PgDialect;
+        use crate::sql::mapping::IdKind;
+        let identifier = |identifier_type| {
+            let mut token = TokenMapping::new(
+                TokenCode::Column("p.ident".into()),
+                ValueSource::Column("p.ident_sys".into()),
+            );
+            token.identifier_type = Some(identifier_type);
+            let table = TableMapping::new("Patient", "pat", "p", "p.id", IdKind::Text)
+                .select(["p.id"])
+                .param(
+                    r4_param("Patient", "identifier").unwrap(),
+                    ParamMapping::Token(token),
+                );
+            SqlTranslator {
+                dialect: &PgDialect,
+                schema: Arc::new(SqlSchema::new([table]).unwrap()),
+            }
+        };
+        let render = |translator: &SqlTranslator, value: &str| {
+            let schema = translator.schema.clone();
+            let query = SearchQuery::parse(
+                "Patient",
+                &format!("identifier:of-type={value}"),
+                &schema.supported_params(),
+                &Default::default(),
+            )
+            .unwrap();
+            let plan = translator.translate(&query, &[]).unwrap();
+            let (sql, binds) = PgDialect.render(plan.select.as_ref().unwrap());
+            let texts: Vec<BindValue> = binds
+                .into_iter()
+                .filter(|b| matches!(b, BindValue::Text(_)))
+                .collect();
+            (sql, texts)
+        };
+        let text = |s: &str| BindValue::Text(s.to_owned());
+        let per_row = identifier((
+            ValueSource::Column("p.type_sys".into()),
+            ValueSource::Column("p.type_code".into()),
+        ));
+        let (sql, binds) = render(&per_row, "http://t|MR|123");
+        assert!(
+            sql.contains("WHERE ((p.ident = $1 AND p.type_sys = $2 AND p.type_code = $3))"),
+            "{sql}"
+        );
+        assert_eq!(binds, vec![text("123"), text("http://t"), text("MR")]);
+        let constant = identifier(("http://t".into(), "MR".into()));
+        let (sql, binds) = render(&constant, "http://t|MR|123");
+        assert!(sql.contains("WHERE (p.ident = $1)"), "{sql}");
+        assert_eq!(binds, vec![text("123")]);
+        let (sql, binds) = render(&constant, "http://t|DL|123");
+        assert!(sql.contains("WHERE (1=0)"), "{sql}");
+        assert_eq!(binds, vec![]);
+    }
+
+    #[test]
+    fn composites_match_all_components_on_one_child_row() {
+        use crate::search::registry::r4_param;
+        use crate::sql::PgDialect;
+        use crate::sql::mapping::IdKind;
+        let composite = CompositeMapping {
+            from: Some(("comp c".into(), "c.obs_id = o.id".into())),
+            components: vec![
+                ParamMapping::Token(TokenMapping::new(
+                    TokenCode::Column("c.code".into()),
+                    "http://loinc.org".into(),
+                )),
+                ParamMapping::Quantity(QuantityMapping {
+                    value: "c.value".into(),
+                    system: "http://unitsofmeasure.org".into(),
+                    code: ValueSource::Column("c.unit".into()),
+                }),
+            ],
+        };
+        let table = TableMapping::new("Observation", "obs", "o", "o.id", IdKind::Text)
+            .select(["o.id"])
+            .param(
+                r4_param("Observation", "component-code-value-quantity").unwrap(),
+                ParamMapping::Composite(composite),
+            );
+        let schema = Arc::new(SqlSchema::new([table]).unwrap());
+        let translator = SqlTranslator {
+            dialect: &PgDialect,
+            schema: schema.clone(),
+        };
+        let render = |query: &str| {
+            let query = SearchQuery::parse(
+                "Observation",
+                query,
+                &schema.supported_params(),
+                &Default::default(),
+            )
+            .unwrap();
+            let plan = translator.translate(&query, &[]).unwrap();
+            PgDialect.render(plan.select.as_ref().unwrap())
+        };
+        let (sql, binds) =
+            render("component-code-value-quantity=http://loinc.org|8462-4$lt60,8480-6$gt100");
+        assert!(
+            sql.contains(
+                "WHERE ((EXISTS (SELECT 1 FROM comp c WHERE c.obs_id = o.id AND \
+                 (c.code = $1 AND c.value < $2)) OR \
+                 EXISTS (SELECT 1 FROM comp c WHERE c.obs_id = o.id AND \
+                 (c.code = $3 AND c.value > $4))))"
+            ),
+            "{sql}"
+        );
+        assert_eq!(binds[0], BindValue::Text("8462-4".into()));
+        assert_eq!(binds[1], BindValue::Decimal(60.into()));
+        // A system the components cannot have matches nothing; :missing asks for any row.
+        let (sql, _) = render("component-code-value-quantity=http://snomed.info/sct|1$lt60");
+        assert!(sql.contains("AND (1=0 AND c.value < $1)"), "{sql}");
+        let (sql, _) = render("component-code-value-quantity:missing=true");
+        assert!(
+            sql.contains(
+                "(CASE WHEN EXISTS (SELECT 1 FROM comp c WHERE c.obs_id = o.id AND \
+                 (c.code IS NOT NULL AND c.value IS NOT NULL)) THEN 1 ELSE 0 END) = 0"
+            ),
+            "{sql}"
+        );
     }
 
     #[test]
