@@ -8,6 +8,7 @@
 
 pub mod leakage;
 pub mod r4b;
+pub mod walk;
 
 use serde_json::Value;
 use std::collections::HashMap;
