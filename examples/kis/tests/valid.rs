@@ -17,7 +17,7 @@ const PATIENTS: u32 = 100;
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn every_resource_is_valid_r4() {
     run(Kis::sqlite_of(PATIENTS).await, |kis| async move {
-        let reports = validate_everything(&kis.facade, BASE, 1000).await;
+        let reports = validate_everything(&kis.facade, BASE, 1000, &[]).await;
         let count = |t: &str| {
             reports
                 .iter()
