@@ -7,6 +7,8 @@
 //! be overridden with `FHIR_FACADE_FHIR_SCHEMA`.
 
 pub mod leakage;
+pub mod r4b;
+pub mod walk;
 
 use serde_json::Value;
 use std::collections::HashMap;

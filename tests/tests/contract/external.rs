@@ -5,7 +5,9 @@
 //!
 //! `scripts/fetch-contract-clients` (called by `scripts/test`) installs them, pinned, into
 //! `.cache/contract-clients` (`FHIR_FACADE_CONTRACT_CLIENTS` overrides the path). Absent, these
-//! checks are skipped with a printed reason, except under `CI=true`, where that is a failure.
+//! checks are skipped with a printed reason, except under `CI=true`, where that is a failure;
+//! the R4B validation itself, and that rule, are `fhir_facade_tests::r4b`, which the examples'
+//! full-data walks share.
 
 use std::path::PathBuf;
 
@@ -68,34 +70,21 @@ fn root() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("..")
 }
 
-fn clients_dir() -> PathBuf {
-    std::env::var_os("FHIR_FACADE_CONTRACT_CLIENTS")
-        .map_or_else(|| root().join(".cache/contract-clients"), PathBuf::from)
-}
-
 /// Whether the checkers are installed; under CI their absence is a failed check.
 fn installed(run: &mut Run<'_>) -> Option<PathBuf> {
-    let dir = clients_dir();
-    if dir.join("installed").is_file() {
-        return Some(dir);
+    match fhir_facade_tests::r4b::checkers() {
+        Ok(dir) => dir,
+        Err(why) => {
+            run.report.check(
+                "external",
+                Group::Clients,
+                "issue #8 (independent validation, real clients)",
+                "the external checkers are installed",
+                vec![why],
+            );
+            None
+        }
     }
-    let why = format!(
-        "the external checkers are not installed in {} (run scripts/fetch-contract-clients, \
-         or set FHIR_FACADE_CONTRACT_CLIENTS)",
-        dir.display()
-    );
-    if std::env::var("CI").as_deref() == Ok("true") {
-        run.report.check(
-            "external",
-            Group::Clients,
-            "issue #8 (independent validation, real clients)",
-            "the external checkers are installed",
-            vec![why],
-        );
-    } else {
-        crate::print(&format!("skipped the external checks: {why}"));
-    }
-    None
 }
 
 /// Runs a program and parses the JSON it prints.
@@ -249,42 +238,12 @@ pub(crate) async fn clients(run: &mut Run<'_>) {
 /// Every resource received, validated again by fhir.resources' R4B models.
 pub(crate) async fn second_validator(run: &mut Run<'_>) {
     let Some(dir) = installed(run) else { return };
-    let nanos = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .unwrap_or_default()
-        .subsec_nanos();
-    let file = std::env::temp_dir().join(format!(
-        "fhir-facade-contract-{}-{nanos}.json",
-        std::process::id()
-    ));
-    let received = Value::Array(run.report.received.clone());
-    let failures = match std::fs::write(&file, received.to_string()) {
-        Err(e) => vec![format!("cannot write {}: {e}", file.display())],
-        Ok(()) => {
-            let mut command = tokio::process::Command::new(dir.join("venv/bin/python"));
-            command
-                .arg(root().join("tests/clients/validate_r4b.py"))
-                .arg(&file);
-            let result = json_of(command).await;
-            let _ = std::fs::remove_file(&file);
-            match result {
-                Err(e) => vec![e],
-                Ok(out) if out["validated"] != run.report.received.len() => {
-                    vec![format!(
-                        "validated {} of {}",
-                        out["validated"],
-                        run.report.received.len()
-                    )]
-                }
-                Ok(out) => out["errors"]
-                    .as_array()
-                    .into_iter()
-                    .flatten()
-                    .filter_map(|e| e.as_str().map(str::to_owned))
-                    .collect(),
-            }
-        }
-    };
+    let received = run.report.received.clone();
+    let failures = tokio::task::spawn_blocking(move || {
+        fhir_facade_tests::r4b::validate_with(&dir, &received).unwrap_or_else(|e| vec![e])
+    })
+    .await
+    .unwrap_or_else(|e| vec![format!("the R4B validation panicked: {e}")]);
     let count = run.report.received.len();
     run.report.check(
         "r4b-models",

@@ -72,8 +72,9 @@ impl Kis {
         backend: Backend,
         db: Database,
         cleanup: Option<(Database, String)>,
+        patients: u32,
     ) -> Kis {
-        let data = Dataset::generate(PATIENTS, SEED);
+        let data = Dataset::generate(patients, SEED);
         let facade = kis_facade::server::facade(db.clone(), backend).unwrap();
         Kis {
             name,
@@ -86,6 +87,11 @@ impl Kis {
     }
 
     pub async fn sqlite() -> Option<Kis> {
+        Kis::sqlite_of(PATIENTS).await
+    }
+
+    /// An in-memory SQLite database with `patients` generated patients.
+    pub async fn sqlite_of(patients: u32) -> Option<Kis> {
         // A shared in-memory database of its own, so several connections see the same data.
         let url = format!("sqlite:file:{}?mode=memory&cache=shared", run_name());
         let pool = sqlx::sqlite::SqlitePoolOptions::new()
@@ -99,6 +105,7 @@ impl Kis {
                 Backend::Sqlite,
                 database(Pool::Sqlite(pool)),
                 None,
+                patients,
             )
             .await,
         )
@@ -131,6 +138,7 @@ impl Kis {
                 Backend::Postgres,
                 database(Pool::Postgres(pool)),
                 cleanup,
+                PATIENTS,
             )
             .await,
         )
@@ -173,6 +181,7 @@ impl Kis {
                 Backend::MySql,
                 database(Pool::MySql(pool)),
                 cleanup,
+                PATIENTS,
             )
             .await,
         )
