@@ -95,11 +95,18 @@ impl Direct {
         }
     }
 
-    /// The first column of every row, as integers.
-    async fn ints(&self, sql: &str, args: &[Arg]) -> Vec<i64> {
+    /// The first column of every row.
+    async fn column<T>(&self, sql: &str, args: &[Arg]) -> Vec<T>
+    where
+        T: for<'r> sqlx::Decode<'r, sqlx::Sqlite>
+            + sqlx::Type<sqlx::Sqlite>
+            + for<'r> sqlx::Decode<'r, sqlx::Postgres>
+            + sqlx::Type<sqlx::Postgres>,
+    {
         let sql = self.sql(sql);
-        match self {
-            Direct::Sqlite(pool) => {
+        // The same binding for both pools, whose query types differ.
+        macro_rules! fetch {
+            ($pool:expr) => {{
                 let mut q = sqlx::query(&sql);
                 for a in args {
                     q = match a {
@@ -107,70 +114,22 @@ impl Direct {
                         Arg::Text(s) => q.bind(s.clone()),
                     };
                 }
-                q.fetch_all(pool)
+                q.fetch_all($pool)
                     .await
                     .unwrap()
                     .iter()
-                    .map(|r| r.get::<i64, _>(0))
+                    .map(|r| r.get::<T, _>(0))
                     .collect()
-            }
-            Direct::Pg(pool) => {
-                let mut q = sqlx::query(&sql);
-                for a in args {
-                    q = match a {
-                        Arg::Int(n) => q.bind(*n),
-                        Arg::Text(s) => q.bind(s.clone()),
-                    };
-                }
-                q.fetch_all(pool)
-                    .await
-                    .unwrap()
-                    .iter()
-                    .map(|r| r.get::<i64, _>(0))
-                    .collect()
-            }
+            }};
         }
-    }
-
-    /// The first column of every row, as text.
-    async fn texts(&self, sql: &str, args: &[Arg]) -> Vec<String> {
-        let sql = self.sql(sql);
         match self {
-            Direct::Sqlite(pool) => {
-                let mut q = sqlx::query(&sql);
-                for a in args {
-                    q = match a {
-                        Arg::Int(n) => q.bind(*n),
-                        Arg::Text(s) => q.bind(s.clone()),
-                    };
-                }
-                q.fetch_all(pool)
-                    .await
-                    .unwrap()
-                    .iter()
-                    .map(|r| r.get::<String, _>(0))
-                    .collect()
-            }
-            Direct::Pg(pool) => {
-                let mut q = sqlx::query(&sql);
-                for a in args {
-                    q = match a {
-                        Arg::Int(n) => q.bind(*n),
-                        Arg::Text(s) => q.bind(s.clone()),
-                    };
-                }
-                q.fetch_all(pool)
-                    .await
-                    .unwrap()
-                    .iter()
-                    .map(|r| r.get::<String, _>(0))
-                    .collect()
-            }
+            Direct::Sqlite(pool) => fetch!(pool),
+            Direct::Pg(pool) => fetch!(pool),
         }
     }
 
     async fn id_set(&self, sql: &str, args: &[Arg], prefix: &str) -> BTreeSet<String> {
-        self.ints(sql, args)
+        self.column::<i64>(sql, args)
             .await
             .into_iter()
             .map(|n| format!("{prefix}{n}"))
@@ -273,7 +232,7 @@ const EFFECTIVE_COND: &str = "CASE WHEN co.condition_concept_id = 0 THEN co.cond
 async fn compare(facade: &Facade, db: &Direct) {
     let started = Instant::now();
     let persons = db
-        .ints(
+        .column::<i64>(
             "SELECT CAST(person_id AS BIGINT) FROM {s}person ORDER BY person_id",
             &[],
         )
@@ -320,7 +279,7 @@ async fn compare(facade: &Facade, db: &Direct) {
         persons[persons.len() - 1],
     ];
     let source_value = db
-        .texts(
+        .column::<String>(
             "SELECT person_source_value FROM {s}person WHERE person_id = ?",
             &[Arg::Int(sample[1])],
         )
@@ -612,7 +571,7 @@ async fn compare(facade: &Facade, db: &Direct) {
     // Codes resolved through concept: the most frequent LOINC measurement code (total), a rare
     // one (ids), the most frequent condition code (ids), a quantity range on the frequent one.
     let codes = db
-        .texts(
+        .column::<String>(
             &format!(
                 "SELECT c.concept_code FROM {{s}}measurement m JOIN {{s}}concept c \
                  ON c.concept_id = {EFFECTIVE_MEAS} WHERE c.vocabulary_id = 'LOINC' \
@@ -629,7 +588,7 @@ async fn compare(facade: &Facade, db: &Direct) {
         )
     };
     let frequent = &codes[0];
-    let expected = db.ints(&measured(frequent, ""), &[]).await.len() as u64;
+    let expected = db.column::<i64>(&measured(frequent, ""), &[]).await.len() as u64;
     let found = search(
         facade,
         "Observation",
@@ -673,7 +632,7 @@ async fn compare(facade: &Facade, db: &Direct) {
     assert_eq!(found.ids(), expected, "value-quantity=gt50");
 
     let condition_code = &db
-        .texts(
+        .column::<String>(
             &format!(
                 "SELECT c.concept_code FROM {{s}}condition_occurrence co JOIN {{s}}concept c \
                  ON c.concept_id = {EFFECTIVE_COND} WHERE c.vocabulary_id = 'SNOMED' \
@@ -704,7 +663,7 @@ async fn compare(facade: &Facade, db: &Direct) {
     assert_eq!(found.total, Some(expected.len() as u64));
 
     let vaccines = db
-        .ints(
+        .column::<i64>(
             &format!(
                 "SELECT CAST(d.drug_exposure_id AS BIGINT) FROM {{s}}drug_exposure d \
                  JOIN {{s}}concept c ON c.concept_id = {EFFECTIVE_DRUG} WHERE c.vocabulary_id = 'CVX'"
@@ -722,7 +681,7 @@ async fn compare(facade: &Facade, db: &Direct) {
         ("observation", "observation_id", "obs-"),
     ] {
         let key = db
-            .ints(
+            .column::<i64>(
                 &format!("SELECT CAST(MAX({column}) AS BIGINT) FROM {{s}}{table}"),
                 &[],
             )
@@ -785,7 +744,7 @@ async fn sqlite_matches_direct_sql() {
     // over the unfiltered union re-sort it for every page, which took 12 minutes; the count is
     // checked against the tables, so no row is left out.
     let persons = direct
-        .ints("SELECT CAST(person_id AS BIGINT) FROM {s}person", &[])
+        .column::<i64>("SELECT CAST(person_id AS BIGINT) FROM {s}person", &[])
         .await;
     let by_patient = persons.iter().map(|p| format!("patient={p}")).collect();
     let reports = fhir_facade_tests::walk::validate_everything(
@@ -796,7 +755,7 @@ async fn sqlite_matches_direct_sql() {
     )
     .await;
     let rows = direct
-        .ints(
+        .column::<i64>(
             "SELECT (SELECT COUNT(*) FROM {s}measurement) + (SELECT COUNT(*) FROM {s}observation)",
             &[],
         )
