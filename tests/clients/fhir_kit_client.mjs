@@ -1,15 +1,15 @@
 // A scripted session of npm's fhir-kit-client against a running facade.
-// Usage: node fhir_kit_client.mjs BASE SEARCHES_JSON, with FHIR_KIT_CLIENT naming the package's
+// Usage: node fhir_kit_client.mjs BASE SEARCHES_JSON PATIENT_ID, with FHIR_KIT_CLIENT naming the package's
 // installed ESM entry point (.cache/contract-clients/node/node_modules/fhir-kit-client/dist/index.js).
-// Reads Patient/p1, runs every search and follows every next link; prints
+// Reads Patient/PATIENT_ID, runs every search and follows every next link; prints
 // {"read": id, "searches": [[ids...], ...]} or {"error": ...}.
 import { pathToFileURL } from "node:url";
 
-const [base, searchesJson] = process.argv.slice(2);
+const [base, searchesJson, patientId] = process.argv.slice(2);
 try {
   const { Client } = await import(pathToFileURL(process.env.FHIR_KIT_CLIENT).href);
   const client = new Client({ baseUrl: base });
-  const patient = await client.read({ resourceType: "Patient", id: "p1" });
+  const patient = await client.read({ resourceType: "Patient", id: patientId });
   const results = [];
   for (const [resourceType, params] of JSON.parse(searchesJson)) {
     const searchParams = {};

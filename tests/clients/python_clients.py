@@ -1,8 +1,8 @@
 """Scripted sessions of two real Python FHIR clients against a running facade.
 
-Usage: python_clients.py BASE SEARCHES_JSON
-SEARCHES_JSON is a list of [resource type, [[name, value], ...]]. Each client reads Patient/p1,
-runs every search and follows every `next` link; the output is JSON:
+Usage: python_clients.py BASE SEARCHES_JSON PATIENT_ID
+SEARCHES_JSON is a list of [resource type, [[name, value], ...]]. Each client reads
+Patient/PATIENT_ID, runs every search and follows every `next` link; the output is JSON:
 {"fhirclient": {"read": id, "searches": [[ids...], ...]}, "fhirpy": {...}}, or an "error" per
 client. The Rust contract suite compares the ids with its own.
 """
@@ -12,13 +12,13 @@ import sys
 import traceback
 
 
-def fhirclient_session(base, searches):
+def fhirclient_session(base, searches, patient_id):
     from fhirclient import client
     from fhirclient.models.fhirsearch import FHIRSearch, FHIRSearchParam
     from fhirclient.models.patient import Patient
 
     smart = client.FHIRClient(settings={"app_id": "contract-suite", "api_base": base})
-    patient = Patient.read("p1", smart.server)
+    patient = Patient.read(patient_id, smart.server)
     results = []
     for resource_type, params in searches:
         module = __import__(
@@ -37,11 +37,11 @@ def fhirclient_session(base, searches):
     return {"read": patient.id, "searches": results}
 
 
-def fhirpy_session(base, searches):
+def fhirpy_session(base, searches, patient_id):
     from fhirpy import SyncFHIRClient
 
     fhir = SyncFHIRClient(base)
-    patient = fhir.reference("Patient", "p1").to_resource()
+    patient = fhir.reference("Patient", patient_id).to_resource()
     results = []
     for resource_type, params in searches:
         query = fhir.resources(resource_type)
@@ -52,11 +52,11 @@ def fhirpy_session(base, searches):
 
 
 def main():
-    base, searches = sys.argv[1], json.loads(sys.argv[2])
+    base, searches, patient_id = sys.argv[1], json.loads(sys.argv[2]), sys.argv[3]
     out = {}
     for name, session in [("fhirclient", fhirclient_session), ("fhirpy", fhirpy_session)]:
         try:
-            out[name] = session(base, searches)
+            out[name] = session(base, searches, patient_id)
         except Exception:  # reported to the suite, which fails the client's check
             out[name] = {"error": traceback.format_exc(limit=3)}
     print(json.dumps(out))

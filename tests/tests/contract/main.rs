@@ -13,10 +13,8 @@
 //! PostgreSQL test is skipped with a message, except under `CI=true`, where it fails.
 
 mod checks;
-mod external;
 mod faulty;
 mod fixture;
-mod harness;
 mod smart;
 
 #[allow(dead_code, unreachable_pub)]
@@ -24,7 +22,6 @@ mod smart;
 mod idp;
 
 use std::collections::BTreeSet;
-use std::io::Write as _;
 use std::str::FromStr;
 use std::sync::Arc;
 use std::time::Duration;
@@ -35,9 +32,10 @@ use fhir_facade_core::translate::SqlFragment;
 use fhir_facade_core::{Facade, ResourceProvider};
 use fhir_facade_sqlx::{Database, Pool};
 
-use checks::Run;
 use faulty::{Fault, Faulty};
-use harness::{Http, Report};
+use fhir_facade_tests::contract::checks as contract;
+use fhir_facade_tests::contract::clients::{self, ClientSearch};
+use fhir_facade_tests::contract::{Http, Report, Run, print};
 use idp::Idp;
 
 /// Serves `providers` on a random local port under `/fhir`; SMART-protected by `idp` when given.
@@ -109,29 +107,58 @@ async fn run_suite(
         report: &mut report,
         token: None,
     };
-    checks::coverage(&mut run).await;
+    contract::coverage(&mut run).await;
     if external {
-        external::clients(&mut run).await;
-        external::second_validator(&mut run).await;
+        clients::clients(&mut run, "p1", &client_searches()).await;
+        clients::second_validator(&mut run).await;
     }
-    checks::validation(&mut report);
+    contract::validation(&mut report);
     report
 }
 
-/// Prints past the test harness's capture, so the table is in every run's output.
-pub(crate) fn print(text: &str) {
-    let _ = writeln!(std::io::stderr(), "{text}");
-}
-
-fn assert_passes(report: &Report) {
-    print(&report.table());
-    let failed = report.failed();
-    assert!(
-        failed.is_empty(),
-        "{}: {} checks failed: {failed:?} (see the table above)",
-        report.label,
-        failed.len()
-    );
+/// The searches the real clients run: several parameters each, and pages of one or two so that
+/// every client follows `next` links, keyset (`_cursor`) and offset (`_sort`) alike.
+fn client_searches() -> Vec<ClientSearch> {
+    vec![
+        ClientSearch::new(
+            "Patient",
+            &[("family", "muller"), ("_count", "1")],
+            &["p1", "p2"],
+        ),
+        ClientSearch::new(
+            "Patient",
+            &[("identifier", "123"), ("gender:missing", "false")],
+            &["p1", "p3"],
+        ),
+        ClientSearch::new(
+            "Observation",
+            &[("patient", "p1"), ("category", "laboratory")],
+            &["o1"],
+        ),
+        ClientSearch::new(
+            "Observation",
+            &[("date", "ge2020-01-15"), ("_count", "1")],
+            &["o1", "o3", "o4"],
+        ),
+        ClientSearch::new(
+            "Observation",
+            &[
+                ("code", "http://loinc.org|2823-3"),
+                ("_sort", "-date"),
+                ("_count", "1"),
+            ],
+            &["o1", "o3"],
+        ),
+        ClientSearch::new(
+            "MedicationRequest",
+            &[
+                ("intent", "order,plan"),
+                ("subject", "Patient/p1"),
+                ("_count", "1"),
+            ],
+            &["m1", "m2"],
+        ),
+    ]
 }
 
 fn database(pool: Pool) -> Database {
@@ -191,7 +218,7 @@ async fn contract_suite_postgres() {
         let db = database(Pool::Postgres(pool));
         fixture::load(&db, "TIMESTAMP").await;
         let report = run_suite("PostgreSQL", shared(&db), shared(&db), true).await;
-        assert_passes(&report);
+        report.assert_passes();
     })
     .await;
     admin
@@ -210,7 +237,7 @@ async fn contract_suite_postgres() {
 async fn contract_suite_sqlite() {
     let db = sqlite().await;
     let report = run_suite("SQLite", shared(&db), shared(&db), true).await;
-    assert_passes(&report);
+    report.assert_passes();
 }
 
 /// The suite notices broken providers: an Observation provider that ignores `_count`, and
@@ -241,7 +268,7 @@ async fn self_test_faulty_providers() {
     );
     // A declared parameter or interaction that no check used fails the coverage check.
     let (declared, untested) =
-        checks::untested(&report.capability, &report.params, &report.interactions);
+        contract::untested(&report.capability, &report.params, &report.interactions);
     assert!(
         declared > 30 && untested.is_empty(),
         "{declared} {untested:?}"
@@ -250,6 +277,6 @@ async fn self_test_faulty_providers() {
     params.remove(&("Condition".to_owned(), "code".to_owned()));
     let mut interactions = report.interactions.clone();
     interactions.remove(&("Medication".to_owned(), "read".to_owned()));
-    let (_, untested) = checks::untested(&report.capability, &params, &interactions);
+    let (_, untested) = contract::untested(&report.capability, &params, &interactions);
     assert_eq!(untested, ["Condition?code", "Medication read"]);
 }

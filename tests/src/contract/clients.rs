@@ -6,65 +6,41 @@
 //! `scripts/fetch-contract-clients` (called by `scripts/test`) installs them, pinned, into
 //! `.cache/contract-clients` (`FHIR_FACADE_CONTRACT_CLIENTS` overrides the path). Absent, these
 //! checks are skipped with a printed reason, except under `CI=true`, where that is a failure;
-//! the R4B validation itself, and that rule, are `fhir_facade_tests::r4b`, which the examples'
+//! the R4B validation itself, and that rule, are `crate::r4b`, which the examples'
 //! full-data walks share.
 
 use std::path::PathBuf;
 
 use serde_json::{Value, json};
 
-use crate::checks::Run;
-use crate::harness::Group;
+use super::harness::Group;
+use super::run::Run;
 
-/// Searches the clients run: several parameters each, and pages of one or two so that every
-/// client follows `next` links, keyset (`_cursor`) and offset (`_sort`) alike.
-const SEARCHES: &[ClientSearch] = &[
-    (
-        "Patient",
-        &[("family", "muller"), ("_count", "1")],
-        &["p1", "p2"],
-    ),
-    (
-        "Patient",
-        &[("identifier", "123"), ("gender:missing", "false")],
-        &["p1", "p3"],
-    ),
-    (
-        "Observation",
-        &[("patient", "p1"), ("category", "laboratory")],
-        &["o1"],
-    ),
-    (
-        "Observation",
-        &[("date", "ge2020-01-15"), ("_count", "1")],
-        &["o1", "o3", "o4"],
-    ),
-    (
-        "Observation",
-        &[
-            ("code", "http://loinc.org|2823-3"),
-            ("_sort", "-date"),
-            ("_count", "1"),
-        ],
-        &["o1", "o3"],
-    ),
-    (
-        "MedicationRequest",
-        &[
-            ("intent", "order,plan"),
-            ("subject", "Patient/p1"),
-            ("_count", "1"),
-        ],
-        &["m1", "m2"],
-    ),
-];
+/// A search a client session runs: several parameters, and pages small enough that every
+/// client follows `next` links.
+#[derive(Debug, Clone)]
+pub struct ClientSearch {
+    /// The searched type.
+    pub resource_type: String,
+    /// The query, as name/value pairs.
+    pub params: Vec<(String, String)>,
+    /// The ids the server must answer, as the caller knows them from its data.
+    pub expected: Vec<String>,
+}
 
-/// (type, parameters, the fixture's answer)
-type ClientSearch = (
-    &'static str,
-    &'static [(&'static str, &'static str)],
-    &'static [&'static str],
-);
+impl ClientSearch {
+    /// A search of `resource_type` with `params`, expected to match `expected`.
+    pub fn new(resource_type: &str, params: &[(&str, &str)], expected: &[&str]) -> Self {
+        ClientSearch {
+            resource_type: resource_type.to_owned(),
+            params: params
+                .iter()
+                .map(|(n, v)| ((*n).to_owned(), (*v).to_owned()))
+                .collect(),
+            expected: expected.iter().map(|s| (*s).to_owned()).collect(),
+        }
+    }
+}
 
 fn root() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("..")
@@ -72,7 +48,7 @@ fn root() -> PathBuf {
 
 /// Whether the checkers are installed; under CI their absence is a failed check.
 fn installed(run: &mut Run<'_>) -> Option<PathBuf> {
-    match fhir_facade_tests::r4b::checkers() {
+    match crate::r4b::checkers() {
         Ok(dir) => dir,
         Err(why) => {
             run.report.check(
@@ -115,21 +91,22 @@ fn sorted(mut ids: Vec<String>) -> Vec<String> {
     ids
 }
 
-/// The clients' sessions against the open instance, compared with the suite's own requests.
-pub(crate) async fn clients(run: &mut Run<'_>) {
+/// The clients' sessions against the open instance: each reads `Patient/{patient}` and runs
+/// `searches`, and must get the ids the suite's own requests got, which must be the expected.
+pub async fn clients(run: &mut Run<'_>, patient: &str, searches: &[ClientSearch]) {
     let Some(dir) = installed(run) else { return };
     let base = run.http.base.clone();
     let mut direct = Vec::new();
     let mut failures = Vec::new();
-    for (resource_type, params, expected) in SEARCHES {
+    for search in searches {
+        let (resource_type, expected) = (&search.resource_type, &search.expected);
         let query: String = form_urlencoded::Serializer::new(String::new())
-            .extend_pairs(params.iter())
+            .extend_pairs(search.params.iter())
             .finish();
         let (_, ids) = run.search_all(&format!("{resource_type}?{query}")).await;
         match ids {
             Ok(ids) => {
-                if sorted(ids.clone()) != sorted(expected.iter().map(|s| (*s).to_owned()).collect())
-                {
+                if sorted(ids.clone()) != sorted(expected.clone()) {
                     failures.push(format!(
                         "{resource_type}?{query}: {ids:?}, expected {expected:?}"
                     ));
@@ -146,13 +123,13 @@ pub(crate) async fn clients(run: &mut Run<'_>) {
         "clients-direct",
         Group::Clients,
         "http.html#search, http.html#paging",
-        "the clients' searches, sent by the suite itself, give the fixture's answers",
+        "the clients' searches, sent by the suite itself, give the expected answers",
         failures,
     );
-    let searches = json!(
-        SEARCHES
+    let argument = json!(
+        searches
             .iter()
-            .map(|(t, params, _)| json!([t, params]))
+            .map(|s| json!([s.resource_type, s.params]))
             .collect::<Vec<_>>()
     )
     .to_string();
@@ -161,13 +138,15 @@ pub(crate) async fn clients(run: &mut Run<'_>) {
     command
         .arg(root().join("tests/clients/python_clients.py"))
         .arg(&base)
-        .arg(&searches);
+        .arg(&argument)
+        .arg(patient);
     let python_out = json_of(command).await;
     let mut command = tokio::process::Command::new("node");
     command
         .arg(root().join("tests/clients/fhir_kit_client.mjs"))
         .arg(&base)
-        .arg(&searches)
+        .arg(&argument)
+        .arg(patient)
         .env(
             "FHIR_KIT_CLIENT",
             dir.join("node/node_modules/fhir-kit-client/dist/index.js"),
@@ -198,14 +177,14 @@ pub(crate) async fn clients(run: &mut Run<'_>) {
             }
             Ok(session) => {
                 let mut failures = vec![];
-                if session["read"] != "p1" {
-                    failures.push(format!("read Patient/p1 gave {}", session["read"]));
+                if session["read"] != patient {
+                    failures.push(format!("read Patient/{patient} gave {}", session["read"]));
                 }
                 let got = session["searches"].as_array().cloned().unwrap_or_default();
-                if got.len() != SEARCHES.len() {
+                if got.len() != searches.len() {
                     failures.push(format!("{} search results", got.len()));
                 }
-                for ((search, ids), mine) in SEARCHES.iter().zip(&got).zip(&direct) {
+                for ((search, ids), mine) in searches.iter().zip(&got).zip(&direct) {
                     let ids: Vec<String> = ids
                         .as_array()
                         .into_iter()
@@ -215,7 +194,7 @@ pub(crate) async fn clients(run: &mut Run<'_>) {
                     if sorted(ids.clone()) != *mine {
                         failures.push(format!(
                             "{}?{:?}: {ids:?}, the suite got {mine:?}",
-                            search.0, search.1
+                            search.resource_type, search.params
                         ));
                     }
                 }
@@ -228,7 +207,7 @@ pub(crate) async fn clients(run: &mut Run<'_>) {
             "issue #8 (real clients), http.html#read, http.html#paging",
             format!(
                 "{client}: read, {} searches following every next link, same ids as the suite",
-                SEARCHES.len()
+                searches.len()
             ),
             failures,
         );
@@ -236,11 +215,11 @@ pub(crate) async fn clients(run: &mut Run<'_>) {
 }
 
 /// Every resource received, validated again by fhir.resources' R4B models.
-pub(crate) async fn second_validator(run: &mut Run<'_>) {
+pub async fn second_validator(run: &mut Run<'_>) {
     let Some(dir) = installed(run) else { return };
     let received = run.report.received.clone();
     let failures = tokio::task::spawn_blocking(move || {
-        fhir_facade_tests::r4b::validate_with(&dir, &received).unwrap_or_else(|e| vec![e])
+        crate::r4b::validate_with(&dir, &received).unwrap_or_else(|e| vec![e])
     })
     .await
     .unwrap_or_else(|e| vec![format!("the R4B validation panicked: {e}")]);

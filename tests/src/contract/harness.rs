@@ -4,8 +4,8 @@
 use std::collections::{BTreeMap, BTreeSet};
 use std::fmt::Write as _;
 
+use crate::schema_errors;
 use bytes::Bytes;
-use fhir_facade_tests::schema_errors;
 use http_body_util::{BodyExt, Full};
 use hyper::{Method, Request};
 use hyper_util::client::legacy::Client as HyperClient;
@@ -15,13 +15,20 @@ use serde_json::Value;
 
 /// The groups of the test kits the checks are filed under, in the order the table prints them.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
-pub(crate) enum Group {
+pub enum Group {
+    /// The CapabilityStatement.
     Capability,
+    /// Searches and their answers.
     Search,
+    /// read, vread and conditional reads.
     Read,
+    /// Paging links, `_count`, totals.
     Paging,
+    /// `_include` and `_revinclude`.
     Include,
+    /// Error statuses with OperationOutcomes.
     Errors,
+    /// SMART authorization.
     Smart,
     /// Every resource received is valid by the official R4 JSON schema.
     Validation,
@@ -48,47 +55,60 @@ impl Group {
     }
 }
 
-/// Checks whose failure is a library gap that is known and reported, not hidden: they print as
-/// KNOWN GAP instead of failing the suite. A listed check that passes fails the suite, so the
-/// list cannot go stale. (check id, why)
-pub(crate) const KNOWN_GAPS: &[(&str, &str)] = &[];
-
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub(crate) enum Outcome {
+/// How a check ended.
+pub enum Outcome {
+    /// It held.
     Pass,
+    /// It did not hold, and why.
     Fail(String),
+    /// It did not hold, and is listed in [`Report::known_gaps`].
     KnownGap(String),
 }
 
 #[derive(Debug, Clone)]
-pub(crate) struct Check {
-    pub(crate) id: String,
-    pub(crate) group: Group,
-    pub(crate) spec: &'static str,
-    pub(crate) title: String,
-    pub(crate) outcome: Outcome,
+/// One check of a run.
+pub struct Check {
+    /// Its id: the case number of `cases.md`, or a name.
+    pub id: String,
+    /// Where the table counts it.
+    pub group: Group,
+    /// The spec section it comes from.
+    pub spec: &'static str,
+    /// What it checks.
+    pub title: String,
+    /// How it ended.
+    pub outcome: Outcome,
 }
 
 /// What a run found.
 #[derive(Debug, Default)]
-pub(crate) struct Report {
-    pub(crate) label: String,
-    pub(crate) checks: Vec<Check>,
+pub struct Report {
+    /// What was checked (a database, an example).
+    pub label: String,
+    /// Every check, in the order run.
+    pub checks: Vec<Check>,
     /// (type, search parameter code) pairs sent in searches.
-    pub(crate) params: BTreeSet<(String, String)>,
+    pub params: BTreeSet<(String, String)>,
     /// (type, interaction code) pairs used.
-    pub(crate) interactions: BTreeSet<(String, String)>,
+    pub interactions: BTreeSet<(String, String)>,
     /// Resources validated against the schema (entries counted one by one).
-    pub(crate) validated: usize,
-    pub(crate) invalid: Vec<String>,
+    pub validated: usize,
+    /// The schema errors, one line per resource.
+    pub invalid: Vec<String>,
     /// Every resource received (top level: Bundles hold their entries), for the second validator.
-    pub(crate) received: Vec<Value>,
+    pub received: Vec<Value>,
     /// The open instance's CapabilityStatement, as the coverage check read it.
-    pub(crate) capability: Value,
+    pub capability: Value,
+    /// Checks whose failure is a gap that is known and reported, not hidden: they print as
+    /// KNOWN GAP instead of failing the suite. A listed check that passes fails the suite, so
+    /// the list cannot go stale. (check id, why)
+    pub known_gaps: &'static [(&'static str, &'static str)],
 }
 
 impl Report {
-    pub(crate) fn new(label: impl Into<String>) -> Self {
+    /// An empty report.
+    pub fn new(label: impl Into<String>) -> Self {
         Report {
             label: label.into(),
             ..Report::default()
@@ -96,7 +116,7 @@ impl Report {
     }
 
     /// Records one check: `failures` empty is a pass.
-    pub(crate) fn check(
+    pub fn check(
         &mut self,
         id: &str,
         group: Group,
@@ -104,7 +124,8 @@ impl Report {
         title: impl Into<String>,
         failures: Vec<String>,
     ) {
-        let gap = KNOWN_GAPS
+        let gap = self
+            .known_gaps
             .iter()
             .find(|(g, _)| *g == id)
             .map(|(_, why)| *why);
@@ -129,8 +150,20 @@ impl Report {
         });
     }
 
+    /// Prints the table, then fails the test if any check failed.
+    pub fn assert_passes(&self) {
+        super::print(&self.table());
+        let failed = self.failed();
+        assert!(
+            failed.is_empty(),
+            "{}: {} checks failed: {failed:?} (see the table above)",
+            self.label,
+            failed.len()
+        );
+    }
+
     /// The ids of the failed checks.
-    pub(crate) fn failed(&self) -> BTreeSet<String> {
+    pub fn failed(&self) -> BTreeSet<String> {
         self.checks
             .iter()
             .filter(|c| matches!(c.outcome, Outcome::Fail(_)))
@@ -139,7 +172,7 @@ impl Report {
     }
 
     /// The summary table, then every failure and known gap with its spec section.
-    pub(crate) fn table(&self) -> String {
+    pub fn table(&self) -> String {
         let mut rows: BTreeMap<Group, (usize, usize, usize)> = BTreeMap::new();
         for check in &self.checks {
             let row = rows.entry(check.group).or_default();
@@ -209,20 +242,25 @@ impl Report {
 
 /// One HTTP response, read whole.
 #[derive(Debug, Clone)]
-pub(crate) struct Reply {
-    pub(crate) status: u16,
-    pub(crate) headers: hyper::HeaderMap,
-    pub(crate) body: Bytes,
-    pub(crate) json: Option<Value>,
+pub struct Reply {
+    /// The HTTP status.
+    pub status: u16,
+    /// The response headers.
+    pub headers: hyper::HeaderMap,
+    /// The body, whole.
+    pub body: Bytes,
+    /// The body as JSON, when it is.
+    pub json: Option<Value>,
 }
 
 impl Reply {
-    pub(crate) fn header(&self, name: &str) -> Option<&str> {
+    /// A header's value, when it is text.
+    pub fn header(&self, name: &str) -> Option<&str> {
         self.headers.get(name).and_then(|v| v.to_str().ok())
     }
 
     /// The ids of `search.mode = match` entries, in order.
-    pub(crate) fn match_ids(&self) -> Vec<String> {
+    pub fn match_ids(&self) -> Vec<String> {
         self.entries("match")
             .into_iter()
             .map(|(_, id)| id)
@@ -230,7 +268,7 @@ impl Reply {
     }
 
     /// `(type, id)` of entries with the given search mode.
-    pub(crate) fn entries(&self, mode: &str) -> Vec<(String, String)> {
+    pub fn entries(&self, mode: &str) -> Vec<(String, String)> {
         let Some(json) = &self.json else {
             return Vec::new();
         };
@@ -252,7 +290,28 @@ impl Reply {
             .collect()
     }
 
-    pub(crate) fn link(&self, relation: &str) -> Option<String> {
+    /// `Type/id` of every entry, whatever its search mode, in order.
+    pub fn entry_refs(&self) -> Vec<String> {
+        let Some(json) = &self.json else {
+            return Vec::new();
+        };
+        json["entry"]
+            .as_array()
+            .map(Vec::as_slice)
+            .unwrap_or_default()
+            .iter()
+            .map(|e| {
+                format!(
+                    "{}/{}",
+                    e["resource"]["resourceType"].as_str().unwrap_or(""),
+                    e["resource"]["id"].as_str().unwrap_or("")
+                )
+            })
+            .collect()
+    }
+
+    /// The URL of a Bundle link.
+    pub fn link(&self, relation: &str) -> Option<String> {
         self.json.as_ref()?["link"]
             .as_array()?
             .iter()
@@ -262,14 +321,14 @@ impl Reply {
     }
 
     /// A short description for failure messages (never headers: they may carry tokens).
-    pub(crate) fn brief(&self) -> String {
+    pub fn brief(&self) -> String {
         let body = String::from_utf8_lossy(&self.body);
         let body: String = body.chars().take(300).collect();
         format!("HTTP {} {body}", self.status)
     }
 
     /// Whether the body is an OperationOutcome with at least one issue.
-    pub(crate) fn is_outcome(&self) -> bool {
+    pub fn is_outcome(&self) -> bool {
         self.json.as_ref().is_some_and(|j| {
             j["resourceType"] == "OperationOutcome"
                 && j["issue"].as_array().is_some_and(|i| !i.is_empty())
@@ -279,13 +338,15 @@ impl Reply {
 
 /// An HTTP/1.1 client bound to one server's base URL, with an optional bearer token.
 #[derive(Clone)]
-pub(crate) struct Http {
+pub struct Http {
     client: HyperClient<HttpConnector, Full<Bytes>>,
-    pub(crate) base: String,
+    /// The server's base URL, without a trailing slash.
+    pub base: String,
 }
 
 impl Http {
-    pub(crate) fn new(base: impl Into<String>) -> Self {
+    /// A client of the server at `base`.
+    pub fn new(base: impl Into<String>) -> Self {
         Http {
             client: HyperClient::builder(TokioExecutor::new()).build_http(),
             base: base.into(),
@@ -294,7 +355,7 @@ impl Http {
 
     /// Sends a request; `target` is a path below the base (`Patient?family=x`) or an absolute
     /// URL (a link to follow).
-    pub(crate) async fn send(
+    pub async fn send(
         &self,
         method: Method,
         target: &str,
@@ -348,14 +409,14 @@ impl Http {
 
 /// Validates what a reply carries: the resource, and each Bundle entry on its own so that an
 /// error names the entry.
-pub(crate) fn validate(report: &mut Report, what: &str, reply: &Reply) {
+pub fn validate(report: &mut Report, what: &str, reply: &Reply) {
     let Some(json) = &reply.json else { return };
     if json.get("resourceType").is_none() {
         return;
     }
     report.received.push(json.clone());
     // Without the schema (outside CI only; fhir_schema says why) nothing is counted.
-    if fhir_facade_tests::fhir_schema().is_none() {
+    if crate::fhir_schema().is_none() {
         return;
     }
     let mut resources = vec![json];

@@ -1,0 +1,208 @@
+//! [`Run`]: requests against one server, each reply validated and what it exercised recorded,
+//! and the search, order and error checks built on them.
+
+use hyper::Method;
+
+use super::harness::{Group, Http, Reply, Report, validate};
+
+/// Runs requests against one server, validating every reply and recording what was exercised.
+pub struct Run<'r> {
+    /// The server.
+    pub http: Http,
+    /// Where checks, exercised declarations and received resources go.
+    pub report: &'r mut Report,
+    /// Sent as `Authorization: Bearer` when set.
+    pub token: Option<String>,
+}
+
+/// Method, target, headers and body of a request.
+pub type Request<'a> = (
+    Method,
+    &'a str,
+    &'a [(&'a str, &'a str)],
+    Option<(&'a str, String)>,
+);
+
+fn sorted(ids: &[&str]) -> Vec<String> {
+    let mut v: Vec<String> = ids.iter().map(|s| (*s).to_owned()).collect();
+    v.sort();
+    v
+}
+
+impl Run<'_> {
+    /// Sends a request (with the token, if any), validates the reply and records what it
+    /// exercised.
+    pub async fn send(
+        &mut self,
+        method: Method,
+        target: &str,
+        headers: &[(&str, &str)],
+        body: Option<(&str, String)>,
+    ) -> Reply {
+        self.record(&method, target, body.as_ref().map(|(_, b)| b.as_str()));
+        let bearer = self.token.as_ref().map(|t| format!("Bearer {t}"));
+        let mut all: Vec<(&str, &str)> = headers.to_vec();
+        if let Some(bearer) = &bearer {
+            all.push(("authorization", bearer));
+        }
+        let reply = self.http.send(method.clone(), target, &all, body).await;
+        validate(self.report, &format!("{method} {target}"), &reply);
+        reply
+    }
+
+    /// `GET target`.
+    pub async fn get(&mut self, target: &str) -> Reply {
+        self.send(Method::GET, target, &[], None).await
+    }
+
+    /// Records the searched parameters and the interaction of a request to the FHIR API.
+    fn record(&mut self, method: &Method, target: &str, body: Option<&str>) {
+        let relative = target
+            .strip_prefix(&self.http.base)
+            .unwrap_or(target)
+            .trim_start_matches('/');
+        let (path, query) = relative.split_once('?').unwrap_or((relative, ""));
+        let segments: Vec<&str> = path.split('/').collect();
+        let is_type = |s: &str| s.chars().next().is_some_and(|c| c.is_ascii_uppercase());
+        let (resource_type, interaction, query) = match (method.as_str(), segments.as_slice()) {
+            ("GET", [t]) if is_type(t) => (*t, "search-type", query),
+            ("POST", [t, "_search"]) if is_type(t) => (*t, "search-type", body.unwrap_or("")),
+            ("GET", [t, _]) if is_type(t) => (*t, "read", ""),
+            ("GET", [t, _, "_history", _]) if is_type(t) => (*t, "vread", ""),
+            _ => return,
+        };
+        self.report
+            .interactions
+            .insert((resource_type.to_owned(), interaction.to_owned()));
+        for (name, _) in form_urlencoded::parse(query.as_bytes()) {
+            if name.starts_with("_has:") {
+                continue;
+            }
+            let (head, chained) = match name.split_once('.') {
+                Some((head, chained)) => (head, Some(chained)),
+                None => (name.as_ref(), None),
+            };
+            let (code, modifier) = head.split_once(':').unwrap_or((head, ""));
+            self.report
+                .params
+                .insert((resource_type.to_owned(), code.to_owned()));
+            if let Some(chained) = chained.filter(|_| is_type(modifier)) {
+                let inner = chained.split([':', '.']).next().unwrap_or(chained);
+                self.report
+                    .params
+                    .insert((modifier.to_owned(), inner.to_owned()));
+            }
+        }
+    }
+
+    /// Searches and follows every `next` link: the first page and all match ids in order, or
+    /// what went wrong.
+    pub async fn search_all(&mut self, target: &str) -> (Reply, Result<Vec<String>, String>) {
+        let first = self.get(target).await;
+        if first.status != 200 {
+            return (first.clone(), Err(first.brief()));
+        }
+        let mut ids = first.match_ids();
+        let mut next = first.link("next");
+        let mut pages = 1;
+        while let Some(url) = next {
+            pages += 1;
+            if pages > 50 {
+                return (first, Err("more than 50 pages".to_owned()));
+            }
+            let page = self.get(&url).await;
+            if page.status != 200 {
+                return (first, Err(format!("next page: {}", page.brief())));
+            }
+            ids.extend(page.match_ids());
+            next = page.link("next");
+        }
+        (first, Ok(ids))
+    }
+
+    /// A search check: the matches, over all pages, are exactly `expected` (as a set).
+    pub async fn expect(
+        &mut self,
+        id: &str,
+        group: Group,
+        spec: &'static str,
+        target: &str,
+        expected: &[&str],
+    ) {
+        let (_, result) = self.search_all(target).await;
+        let failures = match result {
+            Ok(mut ids) => {
+                ids.sort();
+                if ids == sorted(expected) {
+                    vec![]
+                } else {
+                    vec![format!("got {ids:?}, expected {expected:?}")]
+                }
+            }
+            Err(e) => vec![e],
+        };
+        self.report.check(
+            id,
+            group,
+            spec,
+            format!("{target} ⇒ {expected:?}"),
+            failures,
+        );
+    }
+
+    /// A search check on the order of the matches.
+    pub async fn expect_ordered(
+        &mut self,
+        id: &str,
+        spec: &'static str,
+        target: &str,
+        expected: &[&str],
+    ) {
+        let (_, result) = self.search_all(target).await;
+        let failures = match result {
+            Ok(ids) if ids == expected => vec![],
+            Ok(ids) => vec![format!("got {ids:?} in this order, expected {expected:?}")],
+            Err(e) => vec![e],
+        };
+        self.report.check(
+            id,
+            Group::Search,
+            spec,
+            format!("{target} ⇒ {expected:?} in order"),
+            failures,
+        );
+    }
+
+    /// An error check: `method target` answers one of `statuses`, with an OperationOutcome.
+    pub async fn expect_error(
+        &mut self,
+        (id, spec): (&str, &'static str),
+        (method, target, headers, body): Request<'_>,
+        statuses: &[u16],
+    ) -> Reply {
+        let reply = self.send(method.clone(), target, headers, body).await;
+        let mut failures = vec![];
+        if !statuses.contains(&reply.status) {
+            failures.push(format!("expected HTTP {statuses:?}, got {}", reply.brief()));
+        } else if !reply.is_outcome() {
+            failures.push(format!("no OperationOutcome: {}", reply.brief()));
+        }
+        self.report.check(
+            id,
+            Group::Errors,
+            spec,
+            format!("{method} {target} ⇒ {statuses:?} with an OperationOutcome"),
+            failures,
+        );
+        reply
+    }
+}
+
+/// The messages of the conditions that do not hold: a check's failures.
+pub fn fails(conditions: &[(bool, String)]) -> Vec<String> {
+    conditions
+        .iter()
+        .filter(|(ok, _)| !ok)
+        .map(|(_, why)| why.clone())
+        .collect()
+}
