@@ -88,10 +88,9 @@ pub struct Report {
     pub label: String,
     /// Every check, in the order run.
     pub checks: Vec<Check>,
-    /// (type, search parameter code) pairs sent in searches.
-    pub params: BTreeSet<(String, String)>,
-    /// (type, interaction code) pairs used.
-    pub interactions: BTreeSet<(String, String)>,
+    /// The CapabilityStatement declarations requests exercised, as
+    /// [`super::checks::declarations`] names them (`Type?code`, `Type read`, ...).
+    pub exercised: BTreeSet<String>,
     /// Resources validated against the schema (entries counted one by one).
     pub validated: usize,
     /// The schema errors, one line per resource.
@@ -364,6 +363,9 @@ impl Http {
     ) -> Reply {
         let url = if target.starts_with("http://") || target.starts_with("https://") {
             target.to_owned()
+        } else if target.is_empty() {
+            // The base itself (batch, transaction), without a trailing slash.
+            self.base.clone()
         } else {
             format!("{}/{}", self.base, target.trim_start_matches('/'))
         };
@@ -421,7 +423,14 @@ pub fn validate(report: &mut Report, what: &str, reply: &Reply) {
     }
     let mut resources = vec![json];
     if let Some(entries) = json["entry"].as_array() {
-        resources.extend(entries.iter().map(|e| &e["resource"]));
+        // A batch-response entry may hold no resource, or an OperationOutcome as its outcome.
+        for entry in entries {
+            resources.extend(
+                [&entry["resource"], &entry["response"]["outcome"]]
+                    .into_iter()
+                    .filter(|r| r.is_object()),
+            );
+        }
     }
     for resource in resources {
         report.validated += 1;

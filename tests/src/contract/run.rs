@@ -39,7 +39,12 @@ impl Run<'_> {
         headers: &[(&str, &str)],
         body: Option<(&str, String)>,
     ) -> Reply {
-        self.record(&method, target, body.as_ref().map(|(_, b)| b.as_str()));
+        self.record(
+            &method,
+            target,
+            headers,
+            body.as_ref().map(|(_, b)| b.as_str()),
+        );
         let bearer = self.token.as_ref().map(|t| format!("Bearer {t}"));
         let mut all: Vec<(&str, &str)> = headers.to_vec();
         if let Some(bearer) = &bearer {
@@ -55,26 +60,93 @@ impl Run<'_> {
         self.send(Method::GET, target, &[], None).await
     }
 
-    /// Records the searched parameters and the interaction of a request to the FHIR API.
-    fn record(&mut self, method: &Method, target: &str, body: Option<&str>) {
+    /// Records which declarations of a CapabilityStatement a request to the FHIR API exercises,
+    /// in the form [`crate::contract::checks::declarations`] lists them.
+    fn record(
+        &mut self,
+        method: &Method,
+        target: &str,
+        headers: &[(&str, &str)],
+        body: Option<&str>,
+    ) {
         let relative = target
             .strip_prefix(&self.http.base)
             .unwrap_or(target)
             .trim_start_matches('/');
         let (path, query) = relative.split_once('?').unwrap_or((relative, ""));
-        let segments: Vec<&str> = path.split('/').collect();
+        let segments: Vec<&str> = path.split('/').filter(|s| !s.is_empty()).collect();
         let is_type = |s: &str| s.chars().next().is_some_and(|c| c.is_ascii_uppercase());
-        let (resource_type, interaction, query) = match (method.as_str(), segments.as_slice()) {
-            ("GET", [t]) if is_type(t) => (*t, "search-type", query),
-            ("POST", [t, "_search"]) if is_type(t) => (*t, "search-type", body.unwrap_or("")),
-            ("GET", [t, _]) if is_type(t) => (*t, "read", ""),
-            ("GET", [t, _, "_history", _]) if is_type(t) => (*t, "vread", ""),
+        let has = |name: &str| headers.iter().any(|(n, _)| n.eq_ignore_ascii_case(name));
+        let exercised = &mut self.report.exercised;
+        // Search parameters are noted as `Type?code`, everything else as `Type what`.
+        let mut note = |t: &str, what: &str| {
+            let entry = match what.strip_prefix('?') {
+                Some(code) => format!("{t}?{code}"),
+                None => format!("{t} {what}"),
+            };
+            exercised.insert(entry);
+        };
+        let (resource_type, search) = match (method.as_str(), segments.as_slice()) {
+            ("GET", [t]) if is_type(t) => (*t, query),
+            ("POST", [t, "_search"]) if is_type(t) => (*t, body.unwrap_or("")),
+            ("GET", [t, op]) | ("POST", [t, op]) if is_type(t) && op.starts_with('$') => {
+                note(t, op);
+                return;
+            }
+            ("GET", [t, _, op]) | ("POST", [t, _, op]) if is_type(t) && op.starts_with('$') => {
+                note(t, op);
+                return;
+            }
+            ("GET", [t, _]) if is_type(t) => {
+                note(t, "read");
+                return;
+            }
+            ("GET", [t, _, "_history", _]) if is_type(t) => {
+                note(t, "vread");
+                return;
+            }
+            ("POST", [t]) if is_type(t) => {
+                note(t, "create");
+                if has("if-none-exist") {
+                    note(t, "conditionalCreate");
+                }
+                return;
+            }
+            ("PUT", [t, _]) if is_type(t) => {
+                note(t, "update");
+                return;
+            }
+            ("PUT", [t]) if is_type(t) && !query.is_empty() => {
+                note(t, "update");
+                note(t, "conditionalUpdate");
+                return;
+            }
+            ("DELETE", [t, _]) if is_type(t) => {
+                note(t, "delete");
+                return;
+            }
+            ("DELETE", [t]) if is_type(t) && !query.is_empty() => {
+                note(t, "delete");
+                note(t, "conditionalDelete");
+                return;
+            }
+            ("POST", []) => {
+                let kind = body
+                    .and_then(|b| serde_json::from_str::<serde_json::Value>(b).ok())
+                    .and_then(|b| b["type"].as_str().map(str::to_owned));
+                if let Some(kind) = kind {
+                    note("system", &kind);
+                }
+                return;
+            }
             _ => return,
         };
-        self.report
-            .interactions
-            .insert((resource_type.to_owned(), interaction.to_owned()));
-        for (name, _) in form_urlencoded::parse(query.as_bytes()) {
+        note(resource_type, "search-type");
+        for (name, value) in form_urlencoded::parse(search.as_bytes()) {
+            if name == "_include" || name == "_revinclude" {
+                note(resource_type, &format!("{name}={value}"));
+                continue;
+            }
             if name.starts_with("_has:") {
                 continue;
             }
@@ -83,14 +155,10 @@ impl Run<'_> {
                 None => (name.as_ref(), None),
             };
             let (code, modifier) = head.split_once(':').unwrap_or((head, ""));
-            self.report
-                .params
-                .insert((resource_type.to_owned(), code.to_owned()));
+            note(resource_type, &format!("?{code}"));
             if let Some(chained) = chained.filter(|_| is_type(modifier)) {
                 let inner = chained.split([':', '.']).next().unwrap_or(chained);
-                self.report
-                    .params
-                    .insert((modifier.to_owned(), inner.to_owned()));
+                note(modifier, &format!("?{inner}"));
             }
         }
     }

@@ -96,6 +96,9 @@ async fn run_suite(
         token: None,
     };
     checks::open_server(&mut run).await;
+    contract::includes(&mut run).await;
+    contract::everything(&mut run, "p1", 3).await;
+    contract::batch(&mut run, "Patient", "p1").await;
     let mut run = Run {
         http: Http::new(smart_base),
         report: &mut report,
@@ -267,16 +270,14 @@ async fn self_test_faulty_providers() {
         "the self-test expects exactly these failures"
     );
     // A declared parameter or interaction that no check used fails the coverage check.
-    let (declared, untested) =
-        contract::untested(&report.capability, &report.params, &report.interactions);
+    let (declared, untested) = contract::untested(&report.capability, &report.exercised);
     assert!(
         declared > 30 && untested.is_empty(),
         "{declared} {untested:?}"
     );
-    let mut params = report.params.clone();
-    params.remove(&("Condition".to_owned(), "code".to_owned()));
-    let mut interactions = report.interactions.clone();
-    interactions.remove(&("Medication".to_owned(), "read".to_owned()));
-    let (_, untested) = contract::untested(&report.capability, &params, &interactions);
+    let mut exercised = report.exercised.clone();
+    exercised.remove("Condition?code");
+    exercised.remove("Medication read");
+    let (_, untested) = contract::untested(&report.capability, &exercised);
     assert_eq!(untested, ["Condition?code", "Medication read"]);
 }
