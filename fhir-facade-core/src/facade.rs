@@ -9,6 +9,7 @@ use crate::error::{Issue, IssueType, Severity};
 use crate::paging::PageSize;
 use crate::provider::{Interaction, Updated};
 use crate::search::references::references;
+use crate::search::render::include_pair;
 use crate::search::{
     Criterion, Handling, PageToken, ParseOptions, ReferenceValue, SearchValue, Summary,
     SupportedParams,
@@ -238,8 +239,8 @@ impl Facade {
         {
             page.total = Some(page.resources.len() as u64);
         }
-        let included = if query.result.summary == Some(Summary::Count) {
-            Vec::new()
+        let (included, capped) = if query.result.summary == Some(Summary::Count) {
+            Default::default()
         } else {
             self.included(&query, &page.resources, request.base_url, ctx)
                 .await?
@@ -250,7 +251,25 @@ impl Facade {
             }
             None => request.resource_type.to_owned(),
         };
-        Ok(searchset(request.base_url, &path, &query, page, included))
+        // A client must not take a capped include for all there is.
+        let warnings = (!capped.is_empty()).then(|| Issue {
+            severity: Severity::Warning,
+            code: IssueType::TooCostly,
+            diagnostics: format!(
+                "only the first {} resources of each of these were included: {}",
+                self.max_included,
+                capped.into_iter().collect::<Vec<_>>().join(", ")
+            ),
+            expression: None,
+        });
+        Ok(searchset(
+            request.base_url,
+            &path,
+            &query,
+            page,
+            included,
+            warnings.into_iter().collect(),
+        ))
     }
 
     /// The context for one provider call: the request's constraints plus what its access policy
@@ -288,16 +307,18 @@ impl Facade {
     }
 
     /// Resources added by `_include` and `_revinclude`: one provider call per path and round,
-    /// never one per match.
+    /// never one per match. Also the paths that had more than `max_included` resources to add,
+    /// of which only that many were added.
     async fn included(
         &self,
         query: &SearchQuery,
         matches: &[Resource],
         base_url: &str,
         ctx: &Context,
-    ) -> Result<Vec<Resource>> {
+    ) -> Result<(Vec<Resource>, BTreeSet<String>)> {
         let mut seen: BTreeSet<(String, String)> = matches.iter().filter_map(key).collect();
         let mut included = Vec::new();
+        let mut capped = BTreeSet::new();
         let mut frontier: Vec<Resource> = matches.to_vec();
         for round in 0..MAX_INCLUDE_ROUNDS {
             let mut found = Vec::new();
@@ -333,6 +354,10 @@ impl Facade {
                     else {
                         continue;
                     };
+                    if ids.len() > self.max_included as usize {
+                        let (name, value) = include_pair("_include", include);
+                        capped.insert(format!("{name}={value}"));
+                    }
                     let ids: Vec<String> =
                         ids.into_iter().take(self.max_included as usize).collect();
                     let read = provider.read_many(&ids, &scoped).await?;
@@ -380,8 +405,12 @@ impl Facade {
                     values: targets,
                 });
                 reverse.result.count = Some(self.max_included);
-                let referring = provider.search(&reverse, &scoped).await?.resources;
-                found.extend(confine(referring, &scoped, base_url));
+                let referring = provider.search(&reverse, &scoped).await?;
+                if referring.next.is_some() {
+                    let (name, value) = include_pair("_revinclude", revinclude);
+                    capped.insert(format!("{name}={value}"));
+                }
+                found.extend(confine(referring.resources, &scoped, base_url));
             }
             found.retain(|r| key(r).is_some_and(|k| seen.insert(k)));
             if found.is_empty() {
@@ -390,7 +419,7 @@ impl Facade {
             included.extend(found.iter().cloned());
             frontier = found;
         }
-        Ok(included)
+        Ok((included, capped))
     }
 
     /// The CapabilityStatement of exactly what the registered providers declare, with
@@ -519,7 +548,14 @@ impl Facade {
             previous: (offset > 0).then(|| PageToken::Offset(offset.saturating_sub(count))),
         };
         let path = format!("Patient/{patient_id}/$everything");
-        Ok(searchset(base_url, &path, &parsed, page, Vec::new()))
+        Ok(searchset(
+            base_url,
+            &path,
+            &parsed,
+            page,
+            Vec::new(),
+            Vec::new(),
+        ))
     }
 
     /// `GET [base]/[type]/[id]/_history` (`id` given) or `GET [base]/[type]/_history`.
@@ -711,13 +747,15 @@ impl Facade {
 }
 
 /// The searchset for one page: links rebuilt from the parsed query (never from the raw URL, so
-/// ignored parameters stay out), matches, includes, and a warning about what was ignored.
+/// ignored parameters stay out), matches, includes, and an outcome entry with `warnings` and a
+/// warning about what was ignored.
 fn searchset(
     base_url: &str,
     path: &str,
     query: &SearchQuery,
     page: crate::SearchPage,
     included: Vec<Resource>,
+    mut warnings: Vec<Issue>,
 ) -> Bundle {
     let base = base_url.trim_end_matches('/');
     let link = |token: Option<PageToken>| {
@@ -750,7 +788,7 @@ fn searchset(
         }
     }
     if !query.ignored.is_empty() {
-        bundle.set_outcome(&[Issue {
+        warnings.push(Issue {
             severity: Severity::Warning,
             code: IssueType::NotSupported,
             diagnostics: format!(
@@ -758,7 +796,10 @@ fn searchset(
                 query.ignored.join(", ")
             ),
             expression: None,
-        }]);
+        });
+    }
+    if !warnings.is_empty() {
+        bundle.set_outcome(&warnings);
     }
     bundle
 }
@@ -1210,6 +1251,61 @@ mod tests {
         assert_eq!(ids(&bundle, "match"), ["p1", "p2"]);
         assert_eq!(ids(&bundle, "include").len(), 5);
         assert_eq!(observations.searches.load(Ordering::SeqCst), 1);
+    }
+
+    #[tokio::test]
+    async fn capped_includes_are_announced_in_an_outcome_entry() {
+        let (_, patients, observations) = fixture();
+        let facade = Facade::builder()
+            .shared_provider(patients)
+            .shared_provider(observations)
+            .max_included(1)
+            .build()
+            .unwrap();
+        for (resource_type, query, capped) in [
+            (
+                "Observation",
+                "_include=Observation:subject",
+                "_include=Observation:subject",
+            ),
+            (
+                "Patient",
+                "_revinclude=Observation:subject",
+                "_revinclude=Observation:subject",
+            ),
+        ] {
+            let bundle = facade
+                .search(&request(resource_type, query), &Context::new())
+                .await
+                .unwrap()
+                .to_json();
+            assert_eq!(ids(&bundle, "include").len(), 1, "{query}");
+            let outcome = bundle["entry"].as_array().unwrap().last().unwrap();
+            assert_eq!(outcome["search"]["mode"], "outcome", "{query}");
+            let issue = &outcome["resource"]["issue"][0];
+            assert_eq!(issue["code"], "too-costly");
+            assert!(
+                issue["diagnostics"].as_str().unwrap().ends_with(capped),
+                "{issue}"
+            );
+        }
+        // Under the cap, no warning.
+        let (facade, ..) = fixture();
+        let bundle = facade
+            .search(
+                &request("Patient", "_revinclude=Observation:subject"),
+                &Context::new(),
+            )
+            .await
+            .unwrap()
+            .to_json();
+        assert!(
+            bundle["entry"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .all(|e| e["search"]["mode"] != "outcome")
+        );
     }
 
     #[tokio::test]

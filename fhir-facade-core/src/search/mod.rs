@@ -15,7 +15,7 @@ pub mod quantity;
 pub mod reference;
 pub mod references;
 pub mod registry;
-mod render;
+pub(crate) mod render;
 pub mod token;
 
 pub use date::{DatePrecision, DateRange, DateValue};

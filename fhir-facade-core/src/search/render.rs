@@ -121,7 +121,8 @@ fn render_value(value: &SearchValue) -> String {
     }
 }
 
-fn include_pair(name: &str, include: &Include) -> (String, String) {
+/// `(_include[:iterate], Source:param[:Target])`.
+pub(crate) fn include_pair(name: &str, include: &Include) -> (String, String) {
     let name = if include.iterate {
         format!("{name}:iterate")
     } else {
