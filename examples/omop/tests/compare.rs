@@ -28,20 +28,12 @@ use omop_facade::vocab::VITAL_SIGNS_LOINC;
 use serde_json::Value;
 use sqlx::Row as _;
 
+mod common;
+
+use common::{Arg, Direct, skip};
+
 const PG_SCHEMA: &str = "omop_test";
 const BASE: &str = "http://omop.test/fhir";
-
-fn in_ci() -> bool {
-    std::env::var("CI").as_deref() == Ok("true")
-}
-
-fn skip(why: &str) {
-    assert!(
-        !in_ci(),
-        "{why} (CI=true: a missing prerequisite is a failure)"
-    );
-    eprintln!("skipping: {why}");
-}
 
 fn data_dir() -> Option<PathBuf> {
     let dir = std::env::var_os("OMOP_DATA_DIR").map_or_else(
@@ -62,72 +54,12 @@ fn data_dir() -> Option<PathBuf> {
     }
 }
 
-/// A bound value of a direct query.
-#[derive(Clone)]
-enum Arg {
-    Int(i64),
-    Text(String),
+/// Ids of the first column of a direct query, as text with a prefix (`meas-`).
+trait IdSet {
+    async fn id_set(&self, sql: &str, args: &[Arg], prefix: &str) -> BTreeSet<String>;
 }
 
-/// Direct SQL over the OMOP tables, written with `?` placeholders and `{s}` before table names.
-enum Direct {
-    Sqlite(sqlx::SqlitePool),
-    Pg(sqlx::PgPool),
-}
-
-impl Direct {
-    fn sql(&self, sql: &str) -> String {
-        match self {
-            Direct::Sqlite(_) => sql.replace("{s}", ""),
-            Direct::Pg(_) => {
-                let mut out = String::new();
-                let mut n = 0;
-                for c in sql.replace("{s}", &format!("{PG_SCHEMA}.")).chars() {
-                    if c == '?' {
-                        n += 1;
-                        out.push_str(&format!("${n}"));
-                    } else {
-                        out.push(c);
-                    }
-                }
-                out
-            }
-        }
-    }
-
-    /// The first column of every row.
-    async fn column<T>(&self, sql: &str, args: &[Arg]) -> Vec<T>
-    where
-        T: for<'r> sqlx::Decode<'r, sqlx::Sqlite>
-            + sqlx::Type<sqlx::Sqlite>
-            + for<'r> sqlx::Decode<'r, sqlx::Postgres>
-            + sqlx::Type<sqlx::Postgres>,
-    {
-        let sql = self.sql(sql);
-        // The same binding for both pools, whose query types differ.
-        macro_rules! fetch {
-            ($pool:expr) => {{
-                let mut q = sqlx::query(&sql);
-                for a in args {
-                    q = match a {
-                        Arg::Int(n) => q.bind(*n),
-                        Arg::Text(s) => q.bind(s.clone()),
-                    };
-                }
-                q.fetch_all($pool)
-                    .await
-                    .unwrap()
-                    .iter()
-                    .map(|r| r.get::<T, _>(0))
-                    .collect()
-            }};
-        }
-        match self {
-            Direct::Sqlite(pool) => fetch!(pool),
-            Direct::Pg(pool) => fetch!(pool),
-        }
-    }
-
+impl IdSet for Direct {
     async fn id_set(&self, sql: &str, args: &[Arg], prefix: &str) -> BTreeSet<String> {
         self.column::<i64>(sql, args)
             .await
@@ -804,7 +736,7 @@ async fn postgres_matches_direct_sql() {
         started.elapsed().as_secs_f64()
     );
     let facade = omop_facade::open(&url, &at, 4).await.unwrap();
-    let direct = Direct::Pg(pool.clone());
+    let direct = Direct::Pg(pool.clone(), PG_SCHEMA);
     assert_reads_use_the_key(&direct, &at).await;
     compare(&facade, &direct).await;
     sqlx::query(&format!("DROP SCHEMA IF EXISTS {PG_SCHEMA} CASCADE"))
@@ -843,7 +775,7 @@ fn observation_read(
 /// the union of both tables.
 async fn assert_reads_use_the_key(db: &Direct, at: &CdmLocation) {
     match db {
-        Direct::Pg(pool) => {
+        Direct::Pg(pool, _) => {
             let (sql, binds) = observation_read(&PgDialect, at, "meas-5");
             let explain = format!("EXPLAIN {sql}");
             let mut q = sqlx::query(&explain);

@@ -452,11 +452,18 @@ pub async fn reads(run: &mut Run<'_>) {
     }
 }
 
-/// Paging through every match of `Type` (`expected` of them, as the caller counted them in its
-/// database): pages of `count` linked by `next` with no id twice, back by `previous` to the
-/// same ids, `_summary=count` and `_total=accurate` giving the number.
-pub async fn paging(run: &mut Run<'_>, t: &str, count: usize, expected: usize) {
-    let target = format!("{t}?_count={count}");
+/// Paging through every match of `Type?filter` (`expected` of them, as the caller counted them
+/// in its database): pages of `count` linked by `next` with no id twice, back by `previous` to
+/// the same ids, `_summary=count` and `_total=accurate` giving the number.
+pub async fn paging(run: &mut Run<'_>, t: &str, filter: &str, count: usize, expected: usize) {
+    let query = |extra: &str| {
+        if filter.is_empty() {
+            format!("{t}?{extra}")
+        } else {
+            format!("{t}?{filter}&{extra}")
+        }
+    };
+    let target = query(&format!("_count={count}"));
     let first = run.get(&target).await;
     let base = run.http.base.clone();
     let mut failures = fails(&[
@@ -537,10 +544,7 @@ pub async fn paging(run: &mut Run<'_>, t: &str, count: usize, expected: usize) {
             ));
         }
     }
-    for total_target in [
-        format!("{t}?_summary=count"),
-        format!("{t}?_count=1&_total=accurate"),
-    ] {
+    for total_target in [query("_summary=count"), query("_count=1&_total=accurate")] {
         let reply = run.get(&total_target).await;
         let total = reply
             .json
@@ -553,10 +557,10 @@ pub async fn paging(run: &mut Run<'_>, t: &str, count: usize, expected: usize) {
         }
     }
     run.report.check(
-        &format!("paging {t}"),
+        &format!("paging {target}"),
         Group::Paging,
         "http.html#paging, search.html#count, search.html#total, bundle.html (fullUrl)",
-        format!("{t}?_count={count}: {expected} matches over next links, each once; previous links; totals"),
+        format!("{target}: {expected} matches over next links, each once; previous links; totals"),
         failures,
     );
 }

@@ -12,6 +12,7 @@ pub mod checks;
 pub mod clients;
 pub mod harness;
 pub mod run;
+pub mod server;
 pub mod smart;
 
 pub use harness::{Group, Http, Reply, Report};
