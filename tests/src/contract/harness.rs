@@ -26,6 +26,8 @@ pub enum Group {
     Paging,
     /// `_include` and `_revinclude`.
     Include,
+    /// create, update, delete and their conditional forms.
+    Write,
     /// Error statuses with OperationOutcomes.
     Errors,
     /// SMART authorization.
@@ -46,6 +48,7 @@ impl Group {
             Group::Read => "read",
             Group::Paging => "paging",
             Group::Include => "include",
+            Group::Write => "write",
             Group::Errors => "errors",
             Group::Smart => "SMART",
             Group::Validation => "validation",
