@@ -736,7 +736,7 @@ async fn postgres_matches_direct_sql() {
         started.elapsed().as_secs_f64()
     );
     let facade = omop_facade::open(&url, &at, 4).await.unwrap();
-    let direct = Direct::Pg(pool.clone(), PG_SCHEMA);
+    let direct = Direct::Pg(pool.clone(), PG_SCHEMA.to_owned());
     assert_reads_use_the_key(&direct, &at).await;
     compare(&facade, &direct).await;
     sqlx::query(&format!("DROP SCHEMA IF EXISTS {PG_SCHEMA} CASCADE"))

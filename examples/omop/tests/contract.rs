@@ -8,8 +8,8 @@
 //! and by the R4B models of PyPI `fhir.resources`.
 //!
 //! PostgreSQL is `FHIR_FACADE_PG_URL` (default `postgres://postgres@127.0.0.1:5432/test`), in
-//! the schema `omop_contract`, dropped and recreated by each run. Unreachable, that half is
-//! skipped with a message, except under `CI=true`, where it fails.
+//! a schema of the run's own (`omop_contract_<pid>`), dropped afterwards. Unreachable, that
+//! half is skipped with a message, except under `CI=true`, where it fails.
 
 mod common;
 
@@ -32,7 +32,6 @@ use serde_json::Value;
 use common::{Arg, Direct, skip};
 use idp::{AUDIENCE, Idp, RSA_OTHER_PEM, rsa_key, sign};
 
-const PG_SCHEMA: &str = "omop_contract";
 const BIN: &str = env!("CARGO_BIN_EXE_omop-facade");
 const TYPES: [&str; 7] = [
     "Patient",
@@ -800,22 +799,23 @@ async fn contract_suite_postgres() {
             return;
         }
     };
-    sqlx::query(&format!("DROP SCHEMA IF EXISTS {PG_SCHEMA} CASCADE"))
+    let schema = format!("omop_contract_{}", std::process::id());
+    sqlx::query(&format!("DROP SCHEMA IF EXISTS {schema} CASCADE"))
         .execute(&pool)
         .await
         .unwrap();
-    let at = CdmLocation::schema(PG_SCHEMA).unwrap();
+    let at = CdmLocation::schema(&schema).unwrap();
     load_postgres(&pool, &at, &Embedded, true)
         .await
         .expect("the demo subset loads into PostgreSQL");
-    let db = Direct::Pg(pool.clone(), PG_SCHEMA);
+    let db = Direct::Pg(pool.clone(), schema.clone());
     let report = suite(
         "PostgreSQL",
         &db,
-        &[("DATABASE_URL", &url), ("OMOP_CDM_SCHEMA", PG_SCHEMA)],
+        &[("DATABASE_URL", &url), ("OMOP_CDM_SCHEMA", &schema)],
     )
     .await;
-    sqlx::query(&format!("DROP SCHEMA IF EXISTS {PG_SCHEMA} CASCADE"))
+    sqlx::query(&format!("DROP SCHEMA IF EXISTS {schema} CASCADE"))
         .execute(&pool)
         .await
         .unwrap();

@@ -69,8 +69,11 @@ pub enum Outcome {
     KnownGap(String),
 }
 
-#[derive(Debug, Clone)]
+/// The file every suite of a run appends its counts to (see [`Report::assert_passes`]).
+pub const SUMMARY_ENV: &str = "FHIR_FACADE_CONTRACT_SUMMARY";
+
 /// One check of a run.
+#[derive(Debug, Clone)]
 pub struct Check {
     /// Its id: the case number of `cases.md`, or a name.
     pub id: String,
@@ -152,9 +155,13 @@ impl Report {
         });
     }
 
-    /// Prints the table, then fails the test if any check failed.
+    /// Prints the table, appends its counts to the summary file `FHIR_FACADE_CONTRACT_SUMMARY`
+    /// names (if any), then fails the test if any check failed.
     pub fn assert_passes(&self) {
         super::print(&self.table());
+        if let Some(path) = std::env::var_os(SUMMARY_ENV) {
+            self.append_summary(std::path::Path::new(&path));
+        }
         let failed = self.failed();
         assert!(
             failed.is_empty(),
@@ -162,6 +169,43 @@ impl Report {
             self.label,
             failed.len()
         );
+    }
+
+    /// Appends one line per group, `label<TAB>group<TAB>passed<TAB>failed<TAB>known gaps`, so that
+    /// `scripts/contract-summary` can print every suite of a test run in one table.
+    fn append_summary(&self, path: &std::path::Path) {
+        use std::io::Write as _;
+        let mut lines = String::new();
+        for (group, (pass, fail, gap)) in self.counts() {
+            let _ = writeln!(
+                lines,
+                "{}\t{}\t{pass}\t{fail}\t{gap}",
+                self.label,
+                group.name()
+            );
+        }
+        let written = std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(path)
+            .and_then(|mut f| f.write_all(lines.as_bytes()));
+        if let Err(e) = written {
+            super::print(&format!("cannot append to {}: {e}", path.display()));
+        }
+    }
+
+    /// (passed, failed, known gaps) by group.
+    fn counts(&self) -> BTreeMap<Group, (usize, usize, usize)> {
+        let mut rows: BTreeMap<Group, (usize, usize, usize)> = BTreeMap::new();
+        for check in &self.checks {
+            let row = rows.entry(check.group).or_default();
+            match check.outcome {
+                Outcome::Pass => row.0 += 1,
+                Outcome::Fail(_) => row.1 += 1,
+                Outcome::KnownGap(_) => row.2 += 1,
+            }
+        }
+        rows
     }
 
     /// The ids of the failed checks.
@@ -175,15 +219,7 @@ impl Report {
 
     /// The summary table, then every failure and known gap with its spec section.
     pub fn table(&self) -> String {
-        let mut rows: BTreeMap<Group, (usize, usize, usize)> = BTreeMap::new();
-        for check in &self.checks {
-            let row = rows.entry(check.group).or_default();
-            match check.outcome {
-                Outcome::Pass => row.0 += 1,
-                Outcome::Fail(_) => row.1 += 1,
-                Outcome::KnownGap(_) => row.2 += 1,
-            }
-        }
+        let rows = self.counts();
         let mut out = String::new();
         let _ = writeln!(out, "\ncontract suite: {}", self.label);
         let _ = writeln!(

@@ -220,7 +220,13 @@ async fn contract_suite_postgres() {
             .expect("connect");
         let db = database(Pool::Postgres(pool));
         fixture::load(&db, "TIMESTAMP").await;
-        let report = run_suite("PostgreSQL", shared(&db), shared(&db), true).await;
+        let report = run_suite(
+            "cases.md fixture, PostgreSQL",
+            shared(&db),
+            shared(&db),
+            true,
+        )
+        .await;
         report.assert_passes();
     })
     .await;
@@ -239,7 +245,7 @@ async fn contract_suite_postgres() {
 #[tokio::test]
 async fn contract_suite_sqlite() {
     let db = sqlite().await;
-    let report = run_suite("SQLite", shared(&db), shared(&db), true).await;
+    let report = run_suite("cases.md fixture, SQLite", shared(&db), shared(&db), true).await;
     report.assert_passes();
 }
 

@@ -26,7 +26,7 @@ pub(crate) enum Arg {
 pub(crate) enum Direct {
     Sqlite(sqlx::SqlitePool),
     /// PostgreSQL, with the CDM in the named schema.
-    Pg(sqlx::PgPool, &'static str),
+    Pg(sqlx::PgPool, String),
 }
 
 impl Direct {
