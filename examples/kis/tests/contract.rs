@@ -29,13 +29,12 @@ use fhir_facade_tests::contract::server::Server;
 use fhir_facade_tests::contract::smart::{self, Compartment, Signer};
 use fhir_facade_tests::contract::{Group, Http, Report, Run, fails};
 use hyper::Method;
-use jsonwebtoken::{Algorithm, EncodingKey};
 use kis_facade::mapping::{
     FALLNR_SYSTEM, ICD10GM_SYSTEM, KVID_SYSTEM, LABCODE_SYSTEM, LANR_SYSTEM,
 };
 use serde_json::{Value, json};
 
-use idp::{AUDIENCE, Idp, RSA_OTHER_PEM, rsa_key, sign};
+use idp::{AUDIENCE, Idp, sign_rs256, sign_rs256_unknown_key};
 
 const BIN: &str = env!("CARGO_BIN_EXE_kis-facade");
 const TYPES: [&str; 5] = [
@@ -978,20 +977,12 @@ async fn suite(label: &str, url: &str, direct: &Direct) -> Report {
         report: run.report,
         token: None,
     };
-    let sign_known = |claims: &Value| sign(Algorithm::RS256, "rs", &rsa_key(), claims);
-    let sign_unknown = |claims: &Value| {
-        let key = EncodingKey::from_rsa_pem(RSA_OTHER_PEM).expect("the test key");
-        sign(Algorithm::RS256, "rs", &key, claims)
-    };
     let signer = Signer {
         issuer,
         audience: AUDIENCE.to_owned(),
-        sign: &sign_known,
-        sign_unknown_key: &sign_unknown,
+        sign: &sign_rs256,
+        sign_unknown_key: &sign_rs256_unknown_key,
     };
-    smart::metadata(&mut smart_run).await;
-    smart::refused_tokens(&mut smart_run, &signer, "Observation").await;
-    smart::configuration(&mut smart_run).await;
     let labs = |patient: String| async move {
         direct
             .texts(
@@ -1009,7 +1000,7 @@ async fn suite(label: &str, url: &str, direct: &Direct) -> Report {
         others: labs(q.clone()).await,
         not_granted: "Condition".to_owned(),
     };
-    smart::confinement(&mut smart_run, &signer, &compartment).await;
+    smart::all(&mut smart_run, &signer, &compartment).await;
 
     // The writes last: they change what the checks above counted.
     let mut run = Run {

@@ -30,7 +30,7 @@ use sqlx::Row as _;
 
 mod common;
 
-use common::{Arg, Direct, skip};
+use common::{Arg, Direct, postgres, skip};
 
 const PG_SCHEMA: &str = "omop_test";
 const BASE: &str = "http://omop.test/fhir";
@@ -708,20 +708,8 @@ async fn sqlite_matches_direct_sql() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn postgres_matches_direct_sql() {
     let Some(dir) = data_dir() else { return };
-    let url = std::env::var("FHIR_FACADE_PG_URL")
-        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/test".to_owned());
-    let pool = match sqlx::postgres::PgPoolOptions::new()
-        .max_connections(4)
-        .connect(&url)
-        .await
-    {
-        Ok(pool) => pool,
-        Err(e) => {
-            skip(&format!(
-                "PostgreSQL at FHIR_FACADE_PG_URL={url} is unreachable: {e}"
-            ));
-            return;
-        }
+    let Some((pool, url)) = postgres(4).await else {
+        return;
     };
     sqlx::query(&format!("DROP SCHEMA IF EXISTS {PG_SCHEMA} CASCADE"))
         .execute(&pool)

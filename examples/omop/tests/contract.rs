@@ -22,26 +22,15 @@ use fhir_facade_tests::contract::clients::{self, ClientSearch};
 use fhir_facade_tests::contract::server::Server;
 use fhir_facade_tests::contract::smart::{self, Compartment, Signer};
 use fhir_facade_tests::contract::{Group, Http, Report, Run};
-use jsonwebtoken::{Algorithm, EncodingKey};
 use omop_facade::demo::{Embedded, ensure_demo_db};
 use omop_facade::load::load_postgres;
-use omop_facade::mapping::CdmLocation;
+use omop_facade::mapping::{CdmLocation, RESOURCE_TYPES};
 use omop_facade::vocab::VITAL_SIGNS_LOINC;
-use serde_json::Value;
 
-use common::{Arg, Direct, skip};
-use idp::{AUDIENCE, Idp, RSA_OTHER_PEM, rsa_key, sign};
+use common::{Arg, Direct, postgres};
+use idp::{AUDIENCE, Idp, sign_rs256, sign_rs256_unknown_key};
 
 const BIN: &str = env!("CARGO_BIN_EXE_omop-facade");
-const TYPES: [&str; 7] = [
-    "Patient",
-    "Encounter",
-    "Condition",
-    "Procedure",
-    "MedicationRequest",
-    "Immunization",
-    "Observation",
-];
 
 /// The concept a clinical row is coded with: the standard one, else the source one.
 fn effective(table: &str, column: &str) -> String {
@@ -655,7 +644,7 @@ async fn suite(label: &str, db: &Direct, env: &[(&str, &str)]) -> Report {
         report: &mut report,
         token: None,
     };
-    capability(&mut run, &TYPES).await;
+    capability(&mut run, RESOURCE_TYPES).await;
     for c in cases(db, p, q).await {
         let expected = ids(db, &c.sql, &c.args).await;
         if expected.is_empty() {
@@ -717,20 +706,12 @@ async fn suite(label: &str, db: &Direct, env: &[(&str, &str)]) -> Report {
         report: &mut report,
         token: None,
     };
-    let sign_known = |claims: &Value| sign(Algorithm::RS256, "rs", &rsa_key(), claims);
-    let sign_unknown = |claims: &Value| {
-        let key = EncodingKey::from_rsa_pem(RSA_OTHER_PEM).expect("the test key");
-        sign(Algorithm::RS256, "rs", &key, claims)
-    };
     let signer = Signer {
         issuer,
         audience: AUDIENCE.to_owned(),
-        sign: &sign_known,
-        sign_unknown_key: &sign_unknown,
+        sign: &sign_rs256,
+        sign_unknown_key: &sign_rs256_unknown_key,
     };
-    smart::metadata(&mut run).await;
-    smart::refused_tokens(&mut run, &signer, "Observation").await;
-    smart::configuration(&mut run).await;
     let observations = |person: i64| async move {
         ids(
             db,
@@ -753,7 +734,7 @@ async fn suite(label: &str, db: &Direct, env: &[(&str, &str)]) -> Report {
         others: observations(q).await,
         not_granted: "Condition".to_owned(),
     };
-    smart::confinement(&mut run, &signer, &compartment).await;
+    smart::all(&mut run, &signer, &compartment).await;
     clients::second_validator(&mut run).await;
     checks::validation(&mut report);
     report
@@ -784,20 +765,8 @@ async fn contract_suite_sqlite() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn contract_suite_postgres() {
-    let url = std::env::var("FHIR_FACADE_PG_URL")
-        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/test".to_owned());
-    let pool = match sqlx::postgres::PgPoolOptions::new()
-        .max_connections(2)
-        .connect(&url)
-        .await
-    {
-        Ok(pool) => pool,
-        Err(e) => {
-            skip(&format!(
-                "PostgreSQL at FHIR_FACADE_PG_URL={url} is unreachable: {e}"
-            ));
-            return;
-        }
+    let Some((pool, url)) = postgres(2).await else {
+        return;
     };
     let schema = format!("omop_contract_{}", std::process::id());
     sqlx::query(&format!("DROP SCHEMA IF EXISTS {schema} CASCADE"))

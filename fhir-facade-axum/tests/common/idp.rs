@@ -92,6 +92,11 @@ pub fn rsa_key() -> EncodingKey {
     EncodingKey::from_rsa_pem(RSA_PEM).unwrap()
 }
 
+/// An RSA key the IdP does not publish.
+pub fn other_rsa_key() -> EncodingKey {
+    EncodingKey::from_rsa_pem(RSA_OTHER_PEM).unwrap()
+}
+
 pub fn ec_key() -> EncodingKey {
     EncodingKey::from_ec_pem(EC_PEM).unwrap()
 }
@@ -107,6 +112,16 @@ pub fn now() -> u64 {
         .duration_since(UNIX_EPOCH)
         .unwrap()
         .as_secs()
+}
+
+/// `claims` signed RS256 with the published key `rs`.
+pub fn sign_rs256(claims: &Value) -> String {
+    sign(Algorithm::RS256, "rs", &rsa_key(), claims)
+}
+
+/// `claims` signed RS256 under the kid `rs` with a key the IdP does not publish.
+pub fn sign_rs256_unknown_key(claims: &Value) -> String {
+    sign(Algorithm::RS256, "rs", &other_rsa_key(), claims)
 }
 
 pub fn sign(alg: Algorithm, kid: &str, key: &EncodingKey, claims: &Value) -> String {

@@ -270,19 +270,6 @@ fn strings(list: &Value) -> Vec<String> {
         .collect()
 }
 
-/// `(Type, id)` of every entry of `mode`, with its resource.
-fn entries<'r>(reply: &'r super::Reply, mode: &str) -> Vec<&'r Value> {
-    reply
-        .json
-        .as_ref()
-        .and_then(|j| j["entry"].as_array())
-        .into_iter()
-        .flatten()
-        .filter(|e| e["search"]["mode"] == mode)
-        .map(|e| &e["resource"])
-        .collect()
-}
-
 async fn one_include(run: &mut Run<'_>, t: &str, include: &str, base: &str) -> Vec<String> {
     let mut parts = include.split(':');
     let (source, code, target) = (parts.next(), parts.next(), parts.next());
@@ -299,7 +286,7 @@ async fn one_include(run: &mut Run<'_>, t: &str, include: &str, base: &str) -> V
         return vec![reply.brief()];
     }
     let mut referenced = BTreeSet::new();
-    for matched in entries(&reply, "match") {
+    for matched in reply.resources(Some("match")) {
         let Ok(resource) = fhir_facade_core::Resource::new(matched.clone()) else {
             continue;
         };
@@ -309,16 +296,7 @@ async fn one_include(run: &mut Run<'_>, t: &str, include: &str, base: &str) -> V
             }
         }
     }
-    let included: BTreeSet<String> = entries(&reply, "include")
-        .into_iter()
-        .map(|r| {
-            format!(
-                "{}/{}",
-                r["resourceType"].as_str().unwrap_or(""),
-                r["id"].as_str().unwrap_or("")
-            )
-        })
-        .collect();
+    let included: BTreeSet<String> = reply.entry_refs(Some("include")).into_iter().collect();
     let mut failures = vec![];
     for extra in included.difference(&referenced) {
         failures.push(format!("{extra} is included but no match references it"));
@@ -350,17 +328,8 @@ async fn one_revinclude(run: &mut Run<'_>, t: &str, revinclude: &str) -> Vec<Str
     if reply.status != 200 {
         return vec![reply.brief()];
     }
-    let capped = !entries(&reply, "outcome").is_empty();
-    let included: BTreeSet<String> = entries(&reply, "include")
-        .into_iter()
-        .map(|r| {
-            format!(
-                "{}/{}",
-                r["resourceType"].as_str().unwrap_or(""),
-                r["id"].as_str().unwrap_or("")
-            )
-        })
-        .collect();
+    let capped = !reply.resources(Some("outcome")).is_empty();
+    let included: BTreeSet<String> = reply.entry_refs(Some("include")).into_iter().collect();
     let mut expected = BTreeSet::new();
     for id in reply.match_ids() {
         let (_, ids) = run
@@ -403,7 +372,7 @@ pub async fn reads(run: &mut Run<'_>) {
             continue;
         }
         let page = run.get(&format!("{t}?_count=3")).await;
-        let matches: Vec<Value> = entries(&page, "match").into_iter().cloned().collect();
+        let matches: Vec<Value> = page.resources(Some("match")).into_iter().cloned().collect();
         let mut failures = fails(&[(
             page.status == 200 && !matches.is_empty(),
             format!("{t}?_count=3 to find ids: {}", page.brief()),
@@ -476,7 +445,7 @@ pub async fn paging(run: &mut Run<'_>, t: &str, filter: &str, count: usize, expe
     let mut pages = 0;
     loop {
         pages += 1;
-        let matches = entries(&page, "match");
+        let matches = page.resources(Some("match"));
         if matches.len() > count {
             failures.push(format!(
                 "page {pages}: {} matches for _count={count}",

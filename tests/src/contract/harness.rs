@@ -305,44 +305,40 @@ impl Reply {
             .collect()
     }
 
+    /// The resources of the entries with search mode `mode` (every entry: `None`), in order.
+    pub fn resources(&self, mode: Option<&str>) -> Vec<&Value> {
+        self.json
+            .as_ref()
+            .and_then(|j| j["entry"].as_array())
+            .into_iter()
+            .flatten()
+            .filter(|e| mode.is_none_or(|m| e["search"]["mode"] == m))
+            .map(|e| &e["resource"])
+            .collect()
+    }
+
     /// `(type, id)` of entries with the given search mode.
     pub fn entries(&self, mode: &str) -> Vec<(String, String)> {
-        let Some(json) = &self.json else {
-            return Vec::new();
-        };
-        json["entry"]
-            .as_array()
-            .map(Vec::as_slice)
-            .unwrap_or_default()
-            .iter()
-            .filter(|e| e["search"]["mode"] == mode)
-            .map(|e| {
+        self.resources(Some(mode))
+            .into_iter()
+            .map(|r| {
                 (
-                    e["resource"]["resourceType"]
-                        .as_str()
-                        .unwrap_or("")
-                        .to_owned(),
-                    e["resource"]["id"].as_str().unwrap_or("").to_owned(),
+                    r["resourceType"].as_str().unwrap_or("").to_owned(),
+                    r["id"].as_str().unwrap_or("").to_owned(),
                 )
             })
             .collect()
     }
 
-    /// `Type/id` of every entry, whatever its search mode, in order.
-    pub fn entry_refs(&self) -> Vec<String> {
-        let Some(json) = &self.json else {
-            return Vec::new();
-        };
-        json["entry"]
-            .as_array()
-            .map(Vec::as_slice)
-            .unwrap_or_default()
-            .iter()
-            .map(|e| {
+    /// `Type/id` of the entries with search mode `mode` (every entry: `None`), in order.
+    pub fn entry_refs(&self, mode: Option<&str>) -> Vec<String> {
+        self.resources(mode)
+            .into_iter()
+            .map(|r| {
                 format!(
                     "{}/{}",
-                    e["resource"]["resourceType"].as_str().unwrap_or(""),
-                    e["resource"]["id"].as_str().unwrap_or("")
+                    r["resourceType"].as_str().unwrap_or(""),
+                    r["id"].as_str().unwrap_or("")
                 )
             })
             .collect()

@@ -262,6 +262,15 @@ fn sorted(mut ids: Vec<String>) -> Vec<String> {
     ids
 }
 
+/// Every SMART check of a protected facade over its own data: [`metadata`],
+/// [`refused_tokens`] on `Type` of the compartment, [`configuration`] and [`confinement`].
+pub async fn all(run: &mut Run<'_>, signer: &Signer<'_>, compartment: &Compartment) {
+    metadata(run).await;
+    refused_tokens(run, signer, &compartment.resource_type).await;
+    configuration(run).await;
+    confinement(run, signer, compartment).await;
+}
+
 /// Cases 38–44 over the server's own data: a patient-scoped token sees its patient's
 /// resources only, through search, paging links, read, `_include` and `_revinclude`; a type it
 /// does not grant is refused; a system token reads across patients but not beyond its types.
@@ -390,7 +399,7 @@ pub async fn confinement(run: &mut Run<'_>, signer: &Signer<'_>, c: &Compartment
             c.reference
         ))
         .await;
-    let all = reply.entry_refs();
+    let all = reply.entry_refs(None);
     run.report.check(
         "c-revinclude",
         Group::Smart,

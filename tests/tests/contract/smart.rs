@@ -5,10 +5,9 @@
 
 use fhir_facade_tests::contract::smart::{self, Signer, as_token};
 use fhir_facade_tests::contract::{Group, Run, fails};
-use jsonwebtoken::{Algorithm, EncodingKey};
 use serde_json::Value;
 
-use crate::idp::{Idp, RSA_OTHER_PEM, rsa_key, sign};
+use crate::idp::{Idp, sign_rs256, sign_rs256_unknown_key};
 
 const CATSYS: &str = crate::fixture::CATSYS;
 const LAUNCH: &str = "SMART App Launch scopes-and-launch-context";
@@ -16,20 +15,11 @@ const LAUNCH: &str = "SMART App Launch scopes-and-launch-context";
 pub(crate) async fn smart_server(run: &mut Run<'_>, idp: &Idp) {
     let b = run.http.base.clone();
     smart::metadata(run).await;
-    let sign_known = |claims: &Value| sign(Algorithm::RS256, "rs", &rsa_key(), claims);
-    let sign_unknown_key = |claims: &Value| {
-        sign(
-            Algorithm::RS256,
-            "rs",
-            &EncodingKey::from_rsa_pem(RSA_OTHER_PEM).expect("the test key"),
-            claims,
-        )
-    };
     let signer = Signer {
         issuer: idp.issuer("fhir"),
         audience: b.clone(),
-        sign: &sign_known,
-        sign_unknown_key: &sign_unknown_key,
+        sign: &sign_rs256,
+        sign_unknown_key: &sign_rs256_unknown_key,
     };
     smart::refused_tokens(run, &signer, "Patient").await;
 
@@ -163,7 +153,7 @@ pub(crate) async fn smart_server(run: &mut Run<'_>, idp: &Idp) {
         "Patient?_id=p1&_revinclude=Observation:subject",
     )
     .await;
-    let all = reply.entry_refs();
+    let all = reply.entry_refs(None);
     run.report.check(
         "43",
         Group::Smart,

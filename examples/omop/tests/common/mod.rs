@@ -15,6 +15,27 @@ pub(crate) fn skip(why: &str) {
     eprintln!("skipping: {why}");
 }
 
+/// A pool of `max` connections to the PostgreSQL server `FHIR_FACADE_PG_URL` names (default
+/// `postgres://postgres@127.0.0.1:5432/test`), and its URL; `None` (after saying why) when it
+/// is unreachable, which fails under `CI=true`.
+pub(crate) async fn postgres(max: u32) -> Option<(sqlx::PgPool, String)> {
+    let url = std::env::var("FHIR_FACADE_PG_URL")
+        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/test".to_owned());
+    match sqlx::postgres::PgPoolOptions::new()
+        .max_connections(max)
+        .connect(&url)
+        .await
+    {
+        Ok(pool) => Some((pool, url)),
+        Err(e) => {
+            skip(&format!(
+                "PostgreSQL at FHIR_FACADE_PG_URL={url} is unreachable: {e}"
+            ));
+            None
+        }
+    }
+}
+
 /// A bound value of a direct query.
 #[derive(Clone)]
 pub(crate) enum Arg {
