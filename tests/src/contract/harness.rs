@@ -317,6 +317,12 @@ impl Reply {
             .collect()
     }
 
+    /// 403, or a 200 without entries: what a search outside the caller's access may answer.
+    pub fn refused_or_empty(&self) -> bool {
+        self.status == 403
+            || (self.status == 200 && self.json.is_some() && self.resources(None).is_empty())
+    }
+
     /// `(type, id)` of entries with the given search mode.
     pub fn entries(&self, mode: &str) -> Vec<(String, String)> {
         self.resources(Some(mode))

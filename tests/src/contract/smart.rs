@@ -300,15 +300,7 @@ pub async fn confinement(run: &mut Run<'_>, signer: &Signer<'_>, c: &Compartment
             "patient {patient} + {t}?{}=<other> ⇒ 403, or 200 with no entries",
             c.reference
         ),
-        fails(&[(
-            reply.status == 403
-                || (reply.status == 200
-                    && reply
-                        .json
-                        .as_ref()
-                        .is_some_and(|j| j["entry"].as_array().is_none_or(Vec::is_empty))),
-            reply.brief(),
-        )]),
+        fails(&[(reply.refused_or_empty(), reply.brief())]),
     );
     let reply = run.get(&format!("{t}?_summary=count")).await;
     let total = reply

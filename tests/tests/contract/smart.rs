@@ -32,15 +32,7 @@ pub(crate) async fn smart_server(run: &mut Run<'_>, idp: &Idp) {
         Group::Smart,
         LAUNCH,
         "P1 + Observation?patient=p2 ⇒ 403, or 200 with no entries",
-        fails(&[(
-            reply.status == 403
-                || (reply.status == 200
-                    && reply
-                        .json
-                        .as_ref()
-                        .is_some_and(|j| j["entry"].as_array().is_none_or(Vec::is_empty))),
-            reply.brief(),
-        )]),
+        fails(&[(reply.refused_or_empty(), reply.brief())]),
     );
     run.token = Some(p1.clone());
     run.expect("38b", Group::Smart, LAUNCH, "Observation", &["o1", "o2"])
