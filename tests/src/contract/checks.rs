@@ -223,13 +223,15 @@ pub fn validation(report: &mut Report) {
     );
 }
 
-/// The declared `_include`s and `_revinclude`s of every type, each run on a small page of
-/// `Type` (`_count` 5).
+/// The declared `_include`s and `_revinclude`s of every type, each on a small page whose
+/// matches do hold such references, so that no check passes by having nothing to include.
 ///
-/// An `_include` must bring exactly the existing resources the page's matches reference
-/// through that parameter. A `_revinclude` must bring exactly what searching the other type by
-/// that parameter for each match finds; a page whose includes were capped says so with an
-/// OperationOutcome entry, and then only a subset is required.
+/// An `_include` of `Type:param` runs on `Type?param:missing=false&_count=5`, and must bring
+/// exactly the existing resources the matches reference through `param`. A `_revinclude` of
+/// `Other:param` runs on the `Type` resources five `Other?param:missing=false` resources refer
+/// to, and must bring exactly what searching `Other` by `param` for each match finds; when the
+/// server capped it, it says so with a `too-costly` issue in its outcome entry, and then only a
+/// subset is required.
 pub async fn includes(run: &mut Run<'_>) {
     let cs = run.get("metadata").await.json.unwrap_or(Value::Null);
     let base = run.http.base.clone();
@@ -241,21 +243,17 @@ pub async fn includes(run: &mut Run<'_>) {
                 &format!("include {t} {include}"),
                 Group::Include,
                 "search.html#include",
-                format!(
-                    "{t}?_count=5&_include={include} ⇒ exactly the existing referenced resources"
-                ),
+                format!("{t}?_include={include} ⇒ exactly the existing referenced resources"),
                 failures,
             );
         }
         for revinclude in strings(&resource["searchRevInclude"]) {
-            let failures = one_revinclude(run, &t, &revinclude).await;
+            let failures = one_revinclude(run, &t, &revinclude, &base).await;
             run.report.check(
                 &format!("revinclude {t} {revinclude}"),
                 Group::Include,
                 "search.html#revinclude",
-                format!(
-                    "{t}?_count=5&_revinclude={revinclude} ⇒ what searching by that parameter finds"
-                ),
+                format!("{t}?_revinclude={revinclude} ⇒ what searching by that parameter finds"),
                 failures,
             );
         }
@@ -270,31 +268,53 @@ fn strings(list: &Value) -> Vec<String> {
         .collect()
 }
 
+/// `Type/id` of the local references `resource` holds through the R4 parameter `def`, to
+/// `target` only when given.
+fn referenced_by(
+    resource: &Value,
+    def: &fhir_facade_core::search::SearchParamDef,
+    target: Option<&str>,
+    base: &str,
+) -> Vec<String> {
+    let Ok(resource) = fhir_facade_core::Resource::new(resource.clone()) else {
+        return Vec::new();
+    };
+    fhir_facade_core::search::references::references(&resource, def, Some(base))
+        .into_iter()
+        .filter(|r| target.is_none_or(|target| target == r.resource_type))
+        .map(|r| format!("{}/{}", r.resource_type, r.id))
+        .collect()
+}
+
 async fn one_include(run: &mut Run<'_>, t: &str, include: &str, base: &str) -> Vec<String> {
     let mut parts = include.split(':');
     let (source, code, target) = (parts.next(), parts.next(), parts.next());
-    let Some(def) = code.and_then(|c| fhir_facade_core::search::registry::r4_param(t, c)) else {
+    let Some((code, def)) =
+        code.and_then(|c| fhir_facade_core::search::registry::r4_param(t, c).map(|def| (c, def)))
+    else {
         return vec![format!("{include} is not an R4 reference parameter of {t}")];
     };
     if source != Some(t) {
         return vec![format!("{include} is declared on {t}")];
     }
     let reply = run
-        .get(&format!("{t}?_count=5&_include={}", form_encode(include)))
+        .get(&format!(
+            "{t}?{code}:missing=false&_count=5&_include={}",
+            form_encode(include)
+        ))
         .await;
     if reply.status != 200 {
         return vec![reply.brief()];
     }
-    let mut referenced = BTreeSet::new();
-    for matched in reply.resources(Some("match")) {
-        let Ok(resource) = fhir_facade_core::Resource::new(matched.clone()) else {
-            continue;
-        };
-        for r in fhir_facade_core::search::references::references(&resource, def, Some(base)) {
-            if target.is_none_or(|target| target == r.resource_type) {
-                referenced.insert(format!("{}/{}", r.resource_type, r.id));
-            }
-        }
+    let referenced: BTreeSet<String> = reply
+        .resources(Some("match"))
+        .into_iter()
+        .flat_map(|m| referenced_by(m, def, target, base))
+        .collect();
+    if referenced.is_empty() {
+        return vec![format!(
+            "no {t} with {code} references to include: the check would prove nothing"
+        )];
     }
     let included: BTreeSet<String> = reply.entry_refs(Some("include")).into_iter().collect();
     let mut failures = vec![];
@@ -314,26 +334,50 @@ async fn one_include(run: &mut Run<'_>, t: &str, include: &str, base: &str) -> V
     failures
 }
 
-async fn one_revinclude(run: &mut Run<'_>, t: &str, revinclude: &str) -> Vec<String> {
+async fn one_revinclude(run: &mut Run<'_>, t: &str, revinclude: &str, base: &str) -> Vec<String> {
     let mut parts = revinclude.split(':');
     let (Some(other), Some(code)) = (parts.next(), parts.next()) else {
         return vec![format!("{revinclude} is not Type:param")];
     };
+    let Some(def) = fhir_facade_core::search::registry::r4_param(other, code) else {
+        return vec![format!("{revinclude} is not an R4 reference parameter")];
+    };
+    // Targets that something refers to, so that there is something to revinclude.
+    let referring = run
+        .get(&format!("{other}?{code}:missing=false&_count=5"))
+        .await;
+    let targets: BTreeSet<String> = referring
+        .resources(Some("match"))
+        .into_iter()
+        .flat_map(|r| referenced_by(r, def, Some(t), base))
+        .filter_map(|r| r.split_once('/').map(|(_, id)| id.to_owned()))
+        .collect();
+    if targets.is_empty() {
+        return vec![format!(
+            "no {other} refers to a {t} by {code}: the check would prove nothing ({})",
+            referring.brief()
+        )];
+    }
+    let ids = targets.into_iter().collect::<Vec<_>>().join(",");
     let reply = run
         .get(&format!(
-            "{t}?_count=5&_revinclude={}",
+            "{t}?_id={ids}&_revinclude={}",
             form_encode(revinclude)
         ))
         .await;
     if reply.status != 200 {
         return vec![reply.brief()];
     }
-    let capped = !reply.resources(Some("outcome")).is_empty();
+    let capped = reply
+        .resources(Some("outcome"))
+        .iter()
+        .flat_map(|o| o["issue"].as_array().into_iter().flatten())
+        .any(|issue| issue["code"] == "too-costly");
     let included: BTreeSet<String> = reply.entry_refs(Some("include")).into_iter().collect();
     let mut expected = BTreeSet::new();
     for id in reply.match_ids() {
         let (_, ids) = run
-            .search_all(&format!("{other}?{code}={t}/{id}&_count=200"))
+            .search_all(&format!("{other}?{code}={t}/{id}&_count=100"))
             .await;
         match ids {
             Ok(ids) => expected.extend(ids.into_iter().map(|i| format!("{other}/{i}"))),
@@ -341,6 +385,11 @@ async fn one_revinclude(run: &mut Run<'_>, t: &str, revinclude: &str) -> Vec<Str
         }
     }
     let mut failures = vec![];
+    if expected.is_empty() {
+        failures.push(format!(
+            "searching {other} by {code} finds nothing for {ids}"
+        ));
+    }
     if let Some(extra) = included.difference(&expected).next() {
         failures.push(format!(
             "{extra} is included but does not reference a match"
