@@ -797,7 +797,7 @@ async fn other_parameters(kis: Arc<Kis>) {
         )
         .await
         .unwrap();
-    let json = bundle_json(&bundle);
+    let json = bundle.to_json();
     let entries = json["entry"].as_array().unwrap();
     let dates: Vec<&str> = entries
         .iter()
@@ -823,10 +823,6 @@ async fn other_parameters(kis: Arc<Kis>) {
         .await
         .unwrap_err();
     assert_eq!(err.status(), 400);
-}
-
-fn bundle_json(bundle: &fhir_facade_core::Bundle) -> serde_json::Value {
-    bundle.to_json()
 }
 
 async fn suite(kis: Arc<Kis>) {
