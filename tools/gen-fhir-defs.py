@@ -16,7 +16,7 @@ The argument is the tarball or the directory it was extracted to (the one holdin
   written with `resource_type: "Resource"`), sorted by (resource type, code);
 * `fhir-facade-core/src/compartment/r4.rs`: `PATIENT_COMPARTMENT` from
   `CompartmentDefinition-patient.json`;
-* `fhir-facade-core/src/elements/r4.rs`: `SUMMARY_ELEMENTS` and `MANDATORY_ELEMENTS` from the
+* `fhir-facade-core/src/resource/elements/r4.rs`: `SUMMARY_ELEMENTS` and `MANDATORY_ELEMENTS` from the
   `StructureDefinition-<Type>.json` snapshots of the resource types in `RESOURCE_TYPES`.
 
 Afterwards it runs `rustfmt` on the written files when `rustfmt` is on the PATH.
@@ -222,7 +222,7 @@ def render_params(entries: list[dict[str, Any]]) -> str:
         f"pub const RESOURCE_TYPES: &[&str] = &[{', '.join(rust_str(t) for t in sorted(RESOURCE_TYPES))}];\n",
         "\n",
         "/// The R4 search parameter definitions, sorted by (`resource_type`, `code`).\n",
-        "pub static PARAMS: &[SearchParamDef] = &[\n",
+        "pub(crate) static PARAMS: &[SearchParamDef] = &[\n",
     ]
     for entry in entries:
         components = "".join(
@@ -263,7 +263,7 @@ def render_compartment(rows: list[tuple[str, list[str]]]) -> str:
         "\n",
         "/// Resource type → the search parameter codes that link a resource of that type to a patient,\n",
         "/// sorted by resource type.\n",
-        "pub static PATIENT_COMPARTMENT: &[(&str, &[&str])] = &[\n",
+        "pub(crate) static PATIENT_COMPARTMENT: &[(&str, &[&str])] = &[\n",
     ]
     out.extend(f"({rust_str(rt)}, {rust_str_slice(params)}),\n" for rt, params in rows)
     out.append("];\n")
@@ -310,16 +310,16 @@ def render_elements(summary: Table, mandatory: Table, choices: Table) -> str:
         "//! A choice element is written as in the definition, `value[x]`.\n",
         "\n",
         "/// Resource type → top-level elements with `isSummary: true`, in definition order; sorted by type.\n",
-        "pub static SUMMARY_ELEMENTS: &[(&str, &[&str])] = &[\n",
+        "pub(crate) static SUMMARY_ELEMENTS: &[(&str, &[&str])] = &[\n",
     ]
     out.extend(f"({rust_str(rt)}, {rust_str_slice(names)}),\n" for rt, names in summary)
     out.append("];\n\n")
     out.append("/// Resource type → top-level elements with `min >= 1`, in definition order; sorted by type.\n")
-    out.append("pub static MANDATORY_ELEMENTS: &[(&str, &[&str])] = &[\n")
+    out.append("pub(crate) static MANDATORY_ELEMENTS: &[(&str, &[&str])] = &[\n")
     out.extend(f"({rust_str(rt)}, {rust_str_slice(names)}),\n" for rt, names in mandatory)
     out.append("];\n\n")
     out.append("/// Resource type → stems of the top-level choice elements (`value` for `value[x]`); sorted by type.\n")
-    out.append("pub static CHOICE_ELEMENTS: &[(&str, &[&str])] = &[\n")
+    out.append("pub(crate) static CHOICE_ELEMENTS: &[(&str, &[&str])] = &[\n")
     out.extend(f"({rust_str(rt)}, {rust_str_slice(names)}),\n" for rt, names in choices)
     out.append("];\n")
     return "".join(out)
@@ -357,7 +357,7 @@ def main() -> int:
     outputs = {
         src / "search" / "registry" / "r4.rs": render_params(entries),
         src / "compartment" / "r4.rs": render_compartment(compartment),
-        src / "elements" / "r4.rs": render_elements(summary, mandatory, choices),
+        src / "resource" / "elements" / "r4.rs": render_elements(summary, mandatory, choices),
     }
     for path, text in outputs.items():
         path.parent.mkdir(parents=True, exist_ok=True)

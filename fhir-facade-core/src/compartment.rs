@@ -3,7 +3,7 @@
 //! The table in [`r4`] is generated from the official R4 `CompartmentDefinition/patient` by
 //! `tools/gen-fhir-defs.py`; do not edit it by hand.
 
-pub mod r4;
+pub(crate) mod r4;
 
 use crate::Resource;
 use crate::search::references::references;

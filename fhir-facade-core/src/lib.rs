@@ -72,7 +72,6 @@
 pub mod bundle;
 pub mod capability;
 pub mod compartment;
-pub mod elements;
 pub mod error;
 pub mod facade;
 pub mod paging;

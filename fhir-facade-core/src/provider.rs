@@ -178,7 +178,7 @@ impl Context {
         self
     }
 
-    /// Sets the access policy (for example a validated token's [`SmartGrant`](crate::smart::SmartGrant)).
+    /// Sets the access policy (for example the `SmartGrant` of a validated SMART token).
     #[must_use]
     pub fn with_access(mut self, access: std::sync::Arc<dyn AccessPolicy>) -> Self {
         self.access = Some(access);

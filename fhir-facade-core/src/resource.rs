@@ -1,9 +1,25 @@
 //! Resources as JSON behind a small typed wrapper.
 
-use crate::elements::{choice_elements, mandatory_elements, summary_elements};
-use crate::search::Summary;
+use elements::{choice_elements, mandatory_elements, summary_elements};
 use crate::{Error, Result};
 use serde_json::Value;
+
+pub(crate) mod elements;
+
+/// `_summary` values.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Summary {
+    /// `true`: only the elements marked as summary.
+    True,
+    /// `text`: text, id, meta and top-level mandatory elements.
+    Text,
+    /// `data`: everything but the narrative.
+    Data,
+    /// `count`: only the total, no entries.
+    Count,
+    /// `false`: the full resources.
+    False,
+}
 
 /// A FHIR resource: its JSON, with typed access to the parts the facade needs.
 ///

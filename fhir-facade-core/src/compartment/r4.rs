@@ -4,7 +4,7 @@
 
 /// Resource type → the search parameter codes that link a resource of that type to a patient,
 /// sorted by resource type.
-pub static PATIENT_COMPARTMENT: &[(&str, &[&str])] = &[
+pub(crate) static PATIENT_COMPARTMENT: &[(&str, &[&str])] = &[
     ("Account", &["subject"]),
     ("AdverseEvent", &["subject"]),
     ("AllergyIntolerance", &["patient", "recorder", "asserter"]),

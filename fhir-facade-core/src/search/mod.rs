@@ -24,6 +24,7 @@ pub use number::NumberValue;
 pub use parse::{Handling, ParamSource, ParseOptions, SupportedParams};
 pub use prefix::Prefix;
 pub use quantity::QuantityValue;
+pub use crate::resource::Summary;
 pub use reference::ReferenceValue;
 pub use registry::{SearchParamDef, SearchParamType};
 pub use token::{TokenSystem, TokenValue};
@@ -183,21 +184,6 @@ pub struct Include {
     pub target_type: Option<String>,
     /// `:iterate` (R4; `:recurse` in earlier versions is read the same way).
     pub iterate: bool,
-}
-
-/// `_summary` values.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Summary {
-    /// `true`: only the elements marked as summary.
-    True,
-    /// `text`: text, id, meta and top-level mandatory elements.
-    Text,
-    /// `data`: everything but the narrative.
-    Data,
-    /// `count`: only the total, no entries.
-    Count,
-    /// `false`: the full resources.
-    False,
 }
 
 /// `_total` values.

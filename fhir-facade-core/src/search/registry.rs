@@ -3,7 +3,7 @@
 //! The R4 standard definitions in [`r4`] are generated from the official `SearchParameter` resources by
 //! `tools/gen-fhir-defs.py`; do not edit them by hand. Look them up with [`r4_param`] and [`r4_params`].
 
-pub mod r4;
+pub(crate) mod r4;
 
 /// The type of a search parameter (FHIR `SearchParamType`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -94,14 +94,14 @@ impl SearchParamDef {
     }
 }
 
-/// The `resource_type` of the common parameters in [`r4::PARAMS`].
+/// The `resource_type` of the common parameters in the generated R4 table.
 const COMMON: &str = "Resource";
 
-/// The resource types that [`r4::PARAMS`] has definitions for (besides the common `Resource` ones),
+/// The resource types that the generated R4 table has definitions for (besides the common `Resource` ones),
 /// sorted; generated with the table.
 pub use r4::RESOURCE_TYPES as R4_RESOURCE_TYPES;
 
-/// The definitions in [`r4::PARAMS`] whose `resource_type` is exactly `resource_type`, sorted by code.
+/// The definitions in the generated R4 table whose `resource_type` is exactly `resource_type`, sorted by code.
 fn r4_own(resource_type: &str) -> &'static [SearchParamDef] {
     let start = r4::PARAMS.partition_point(|p| p.resource_type < resource_type);
     let len = r4::PARAMS[start..].partition_point(|p| p.resource_type == resource_type);
@@ -162,6 +162,19 @@ mod tests {
         expected.push(COMMON);
         expected.sort_unstable();
         assert_eq!(types, expected);
+    }
+
+    #[test]
+    fn element_tables_cover_the_registry_types_in_order() {
+        use crate::resource::elements::r4 as elements;
+        for table in [
+            elements::SUMMARY_ELEMENTS,
+            elements::MANDATORY_ELEMENTS,
+            elements::CHOICE_ELEMENTS,
+        ] {
+            let types: Vec<&str> = table.iter().map(|(t, _)| *t).collect();
+            assert_eq!(types, R4_RESOURCE_TYPES);
+        }
     }
 
     #[test]

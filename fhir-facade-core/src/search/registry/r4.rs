@@ -24,7 +24,7 @@ pub const RESOURCE_TYPES: &[&str] = &[
 ];
 
 /// The R4 search parameter definitions, sorted by (`resource_type`, `code`).
-pub static PARAMS: &[SearchParamDef] = &[
+pub(crate) static PARAMS: &[SearchParamDef] = &[
     SearchParamDef {
         code: "asserter",
         resource_type: "AllergyIntolerance",

@@ -4,7 +4,7 @@
 //! A choice element is written as in the definition, `value[x]`.
 
 /// Resource type → top-level elements with `isSummary: true`, in definition order; sorted by type.
-pub static SUMMARY_ELEMENTS: &[(&str, &[&str])] = &[
+pub(crate) static SUMMARY_ELEMENTS: &[(&str, &[&str])] = &[
     (
         "AllergyIntolerance",
         &[
@@ -265,7 +265,7 @@ pub static SUMMARY_ELEMENTS: &[(&str, &[&str])] = &[
 ];
 
 /// Resource type → top-level elements with `min >= 1`, in definition order; sorted by type.
-pub static MANDATORY_ELEMENTS: &[(&str, &[&str])] = &[
+pub(crate) static MANDATORY_ELEMENTS: &[(&str, &[&str])] = &[
     ("AllergyIntolerance", &["patient"]),
     ("Condition", &["subject"]),
     ("DiagnosticReport", &["status", "code"]),
@@ -289,7 +289,7 @@ pub static MANDATORY_ELEMENTS: &[(&str, &[&str])] = &[
 ];
 
 /// Resource type → stems of the top-level choice elements (`value` for `value[x]`); sorted by type.
-pub static CHOICE_ELEMENTS: &[(&str, &[&str])] = &[
+pub(crate) static CHOICE_ELEMENTS: &[(&str, &[&str])] = &[
     ("AllergyIntolerance", &["onset"]),
     ("Condition", &["onset", "abatement"]),
     ("DiagnosticReport", &["effective"]),
