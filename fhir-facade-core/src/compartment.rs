@@ -6,7 +6,7 @@
 pub(crate) mod r4;
 
 use crate::Resource;
-use crate::search::references::references;
+use crate::search::references;
 use crate::search::registry::r4_param;
 
 /// The search parameter codes that put a resource of `resource_type` into a patient's compartment:

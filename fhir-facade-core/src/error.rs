@@ -25,7 +25,7 @@ use serde_json::{Value, json};
 /// | `InvalidResource` | 422 | `invalid` / `processing` |
 /// | `Database(Unavailable)` | 503 | `transient` |
 /// | `Database(Timeout)` | 504 | `timeout` |
-/// | `Database(Other)`, `Internal` | 500 | `exception` (no detail leaves the process) |
+/// | `Database(Other)`, `Config`, `Internal` | 500 | `exception` (no detail leaves the process) |
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum Error {
@@ -122,6 +122,11 @@ pub enum Error {
         #[source]
         source: Box<dyn std::error::Error + Send + Sync>,
     },
+    /// The facade is set up wrongly (a mapping, a provider registration, a setting): found while
+    /// it is built, before it serves. Should one surface in a request, it is a 500 whose message
+    /// is logged, never returned to the client.
+    #[error("configuration error: {0}")]
+    Config(String),
     /// A bug or an unexpected state. The message is logged, never returned to the client.
     #[error("internal error: {0}")]
     Internal(String),
@@ -279,7 +284,7 @@ impl Error {
                 DatabaseErrorKind::Conflict => 409,
                 DatabaseErrorKind::Other => 500,
             },
-            Error::Internal(_) => 500,
+            Error::Internal(_) | Error::Config(_) => 500,
         }
     }
 
@@ -309,7 +314,7 @@ impl Error {
                 DatabaseErrorKind::Conflict => (IssueType::Conflict, None),
                 DatabaseErrorKind::Other => (IssueType::Exception, None),
             },
-            Error::Internal(_) => (IssueType::Exception, None),
+            Error::Internal(_) | Error::Config(_) => (IssueType::Exception, None),
         };
         let diagnostics = match self {
             Error::Database { kind, .. } => match kind {
@@ -318,7 +323,7 @@ impl Error {
                 DatabaseErrorKind::Conflict => "a concurrent change conflicted".to_owned(),
                 DatabaseErrorKind::Other => "the database failed".to_owned(),
             },
-            Error::Internal(_) => "internal error".to_owned(),
+            Error::Internal(_) | Error::Config(_) => "internal error".to_owned(),
             other => other.to_string(),
         };
         Issue {

@@ -8,7 +8,7 @@ use crate::capability::{CapabilityOptions, capability_statement};
 use crate::error::{Issue, IssueType, Severity};
 use crate::paging::PageSize;
 use crate::provider::{Interaction, Updated};
-use crate::search::references::references;
+use crate::search::references;
 use crate::search::render::include_pair;
 use crate::search::{
     Criterion, Handling, PageToken, ParseOptions, ReferenceValue, SearchValue, Summary,
@@ -83,7 +83,7 @@ impl FacadeBuilder {
             let resource_type = provider.resource_type().to_owned();
             params.insert(resource_type.clone(), provider.search_params());
             if providers.insert(resource_type.clone(), provider).is_some() {
-                return Err(Error::Internal(format!(
+                return Err(Error::Config(format!(
                     "two providers registered for {resource_type}"
                 )));
             }
@@ -668,9 +668,7 @@ impl Facade {
         let ctx = &self.scoped(ctx, resource_type, Interaction::Create)?;
         check_writable(&resource, ctx, Some(base_url))?;
         // The server assigns ids on create; a client id in the body is ignored (FHIR http.html).
-        if let Some(object) = resource.as_json_mut().as_object_mut() {
-            object.remove("id");
-        }
+        resource.remove_id();
         match if_none_exist {
             None => Ok(Updated {
                 resource: provider.create(resource, ctx).await?,

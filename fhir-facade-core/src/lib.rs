@@ -74,6 +74,7 @@ pub mod capability;
 pub mod compartment;
 pub mod error;
 pub mod facade;
+mod memory;
 pub mod paging;
 pub mod provider;
 pub mod resource;
@@ -86,11 +87,12 @@ pub use bundle::{Bundle, BundleEntry, BundleType, EntryResponse, LinkRelation, S
 pub use capability::{CapabilityOptions, capability_statement};
 pub use error::{Error, Result};
 pub use facade::{Facade, FacadeBuilder, SearchRequest};
+pub use memory::MemoryProvider;
 pub use paging::{Cursor, PageSize};
 pub use provider::{
     Constraint, Context, Interaction, Interactions, ResourceProvider, SearchPage, Updated,
 };
 pub use resource::Resource;
+pub use search::LocalRef;
 pub use search::SearchQuery;
-pub use search::references::LocalRef;
 pub use translate::SearchTranslator;

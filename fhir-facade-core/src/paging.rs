@@ -31,15 +31,15 @@ pub struct PageSize {
 
 impl PageSize {
     /// A configuration with `default ≤ max` and `max ≥ 1`; anything else is a configuration bug,
-    /// reported as [`Error::Internal`].
+    /// reported as [`Error::Config`].
     pub fn new(default: u32, max: u32) -> Result<Self> {
         if max == 0 {
-            return Err(Error::Internal(
+            return Err(Error::Config(
                 "page size maximum must be at least 1".to_owned(),
             ));
         }
         if default > max {
-            return Err(Error::Internal(format!(
+            return Err(Error::Config(format!(
                 "default page size {default} exceeds the maximum {max}"
             )));
         }

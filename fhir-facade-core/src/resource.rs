@@ -1,7 +1,7 @@
 //! Resources as JSON behind a small typed wrapper.
 
-use elements::{choice_elements, mandatory_elements, summary_elements};
 use crate::{Error, Result};
+use elements::{choice_elements, mandatory_elements, summary_elements};
 use serde_json::Value;
 
 pub(crate) mod elements;
@@ -83,9 +83,11 @@ impl Resource {
         &self.0
     }
 
-    /// The JSON, mutably. Keep `resourceType` as it is.
-    pub fn as_json_mut(&mut self) -> &mut Value {
-        &mut self.0
+    /// Removes the id (a create's body: the server assigns it).
+    pub fn remove_id(&mut self) {
+        if let Some(object) = self.0.as_object_mut() {
+            object.remove("id");
+        }
     }
 
     /// Unwraps the JSON.

@@ -29,7 +29,7 @@
 
 use fhir_facade_core::Resource;
 use fhir_facade_core::compartment::{contains, patient_compartment_params};
-use fhir_facade_core::search::references::references;
+use fhir_facade_core::search::references;
 use fhir_facade_core::search::registry::r4_param;
 use proptest::sample::{select, subsequence};
 use proptest::strategy::{Just, Strategy};

@@ -7,24 +7,25 @@
 
 pub mod date;
 pub mod escape;
+mod expression;
 pub mod modifier;
 pub mod number;
 pub mod parse;
 pub mod prefix;
 pub mod quantity;
 pub mod reference;
-pub mod references;
 pub mod registry;
 pub(crate) mod render;
 pub mod token;
 
+pub use crate::resource::Summary;
 pub use date::{DatePrecision, DateRange, DateValue};
+pub use expression::{LocalRef, references};
 pub use modifier::Modifier;
 pub use number::NumberValue;
 pub use parse::{Handling, ParamSource, ParseOptions, SupportedParams};
 pub use prefix::Prefix;
 pub use quantity::QuantityValue;
-pub use crate::resource::Summary;
 pub use reference::ReferenceValue;
 pub use registry::{SearchParamDef, SearchParamType};
 pub use token::{TokenSystem, TokenValue};

@@ -279,7 +279,7 @@ fn referenced_by(
     let Ok(resource) = fhir_facade_core::Resource::new(resource.clone()) else {
         return Vec::new();
     };
-    fhir_facade_core::search::references::references(&resource, def, Some(base))
+    fhir_facade_core::search::references(&resource, def, Some(base))
         .into_iter()
         .filter(|r| target.is_none_or(|target| target == r.resource_type))
         .map(|r| format!("{}/{}", r.resource_type, r.id))
