@@ -12,7 +12,7 @@ const ESCAPABLE: [char; 4] = ['\\', ',', '|', '$'];
 /// The pieces are returned as written, still escaped, so that they can be split again on another
 /// separator before [`unescape`] is applied. `split("a\\,b,c", ',')` is `["a\\,b", "c"]`, while in
 /// `"a\\\\,b"` the backslash is itself escaped and the comma splits.
-pub fn split(s: &str, sep: char) -> Vec<&str> {
+pub(crate) fn split(s: &str, sep: char) -> Vec<&str> {
     let mut pieces = Vec::new();
     let mut piece_start = 0;
     let mut chars = s.char_indices().peekable();
@@ -35,7 +35,7 @@ pub fn split(s: &str, sep: char) -> Vec<&str> {
 }
 
 /// Replaces `\,` `\|` `\$` and `\\` by the character escaped; any other backslash stays as is.
-pub fn unescape(s: &str) -> String {
+pub(crate) fn unescape(s: &str) -> String {
     let mut out = String::with_capacity(s.len());
     let mut chars = s.chars().peekable();
     while let Some(c) = chars.next() {
@@ -52,7 +52,7 @@ pub fn unescape(s: &str) -> String {
 }
 
 /// Escapes `\` `,` `|` and `$` so that `s` reads back as one literal piece.
-pub fn escape(s: &str) -> String {
+pub(crate) fn escape(s: &str) -> String {
     let mut out = String::with_capacity(s.len());
     for c in s.chars() {
         if ESCAPABLE.contains(&c) {

@@ -5,18 +5,18 @@
 //! [`SearchValue`]s of which one must match (comma-separated values are OR), plus the
 //! [`ResultParams`] that shape the result (`_count`, `_sort`, `_include`, ...).
 
-pub mod date;
-pub mod escape;
+pub(crate) mod date;
+pub(crate) mod escape;
 mod expression;
-pub mod modifier;
-pub mod number;
-pub mod parse;
-pub mod prefix;
-pub mod quantity;
-pub mod reference;
+pub(crate) mod modifier;
+pub(crate) mod number;
+pub(crate) mod parse;
+pub(crate) mod prefix;
+pub(crate) mod quantity;
+pub(crate) mod reference;
 pub mod registry;
 pub(crate) mod render;
-pub mod token;
+pub(crate) mod token;
 
 pub use crate::resource::Summary;
 pub use date::{DatePrecision, DateRange, DateValue};
@@ -77,6 +77,7 @@ impl SearchQuery {
 
 /// One condition on the searched resources.
 #[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
 pub enum Criterion {
     /// A parameter of the searched type compared with values, one of which must match.
     Values {
@@ -118,6 +119,7 @@ pub enum Criterion {
 
 /// One value of a search parameter, typed by the parameter's type and modifier.
 #[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
 pub enum SearchValue {
     /// A string, already unescaped (string parameters; `:text`; uri parameters).
     String(String),

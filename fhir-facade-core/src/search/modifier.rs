@@ -7,6 +7,7 @@ use std::fmt;
 
 /// A modifier written after the parameter name.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
+#[non_exhaustive]
 pub enum Modifier {
     /// `:missing`
     Missing,
