@@ -218,7 +218,7 @@ def render_params(entries: list[dict[str, Any]]) -> str:
         "\n",
         "use super::{Component, SearchParamDef, SearchParamType};\n",
         "\n",
-        "/// The resource types [`PARAMS`] has definitions for (besides the common `Resource` ones), sorted.\n",
+        "/// The resource types `PARAMS` has definitions for (besides the common `Resource` ones), sorted.\n",
         f"pub const RESOURCE_TYPES: &[&str] = &[{', '.join(rust_str(t) for t in sorted(RESOURCE_TYPES))}];\n",
         "\n",
         "/// The R4 search parameter definitions, sorted by (`resource_type`, `code`).\n",

@@ -1,6 +1,6 @@
 //! Compartments: which resources belong to a patient's record.
 //!
-//! The table in [`r4`] is generated from the official R4 `CompartmentDefinition/patient` by
+//! The table in `r4` is generated from the official R4 `CompartmentDefinition/patient` by
 //! `tools/gen-fhir-defs.py`; do not edit it by hand.
 
 pub(crate) mod r4;

@@ -73,11 +73,11 @@ pub mod bundle;
 pub mod capability;
 pub mod compartment;
 pub mod error;
-pub mod facade;
+mod facade;
 mod memory;
-pub mod paging;
-pub mod provider;
-pub mod resource;
+mod paging;
+mod provider;
+mod resource;
 pub mod search;
 pub mod smart;
 pub mod sql;
@@ -90,7 +90,8 @@ pub use facade::{Facade, FacadeBuilder, SearchRequest};
 pub use memory::MemoryProvider;
 pub use paging::{Cursor, PageSize};
 pub use provider::{
-    Constraint, Context, Interaction, Interactions, ResourceProvider, SearchPage, Updated,
+    AccessPolicy, Constraint, Context, Interaction, Interactions, ResourceProvider, SearchPage,
+    Updated,
 };
 pub use resource::Resource;
 pub use search::LocalRef;

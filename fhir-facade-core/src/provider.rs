@@ -117,7 +117,7 @@ pub enum Constraint {
 /// # Example
 ///
 /// ```
-/// use fhir_facade_core::provider::AccessPolicy;
+/// use fhir_facade_core::AccessPolicy;
 /// use fhir_facade_core::search::ParamSource;
 /// use fhir_facade_core::{Constraint, Error, Interaction, Result};
 ///

@@ -187,7 +187,7 @@ fn invalid(message: &str, expression: &str) -> Error {
 }
 
 /// Whether `id` is a valid FHIR logical id (`[A-Za-z0-9\-\.]{1,64}`).
-pub fn is_valid_id(id: &str) -> bool {
+pub(crate) fn is_valid_id(id: &str) -> bool {
     (1..=64).contains(&id.len())
         && id
             .bytes()
@@ -195,7 +195,7 @@ pub fn is_valid_id(id: &str) -> bool {
 }
 
 /// Whether `name` has the shape of a FHIR resource type name (`Patient`, `MedicationRequest`).
-pub fn is_resource_type(name: &str) -> bool {
+pub(crate) fn is_resource_type(name: &str) -> bool {
     let mut bytes = name.bytes();
     matches!(bytes.next(), Some(b) if b.is_ascii_uppercase())
         && bytes.all(|b| b.is_ascii_alphanumeric())

@@ -4,8 +4,8 @@
 //! token grants is decided here, before any SQL runs, as [`Constraint`](crate::Constraint)s that
 //! every provider call carries.
 
-pub mod grant;
-pub mod scope;
+mod grant;
+mod scope;
 
 pub use grant::SmartGrant;
 pub use scope::{Permissions, ResourceScope, ScopeLevel};

@@ -7,7 +7,7 @@ use super::jwks::IssuerKeys;
 use super::smart_configuration::SmartConfiguration;
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
-use fhir_facade_core::provider::AccessPolicy;
+use fhir_facade_core::AccessPolicy;
 use fhir_facade_core::smart::SmartGrant;
 use jsonwebtoken::jwk::{AlgorithmParameters, EllipticCurve, Jwk, KeyAlgorithm, PublicKeyUse};
 use jsonwebtoken::{Algorithm, DecodingKey, Validation};

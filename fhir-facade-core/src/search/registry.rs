@@ -1,6 +1,6 @@
 //! Search parameter definitions: what a parameter is called, its type, what it may be combined with.
 //!
-//! The R4 standard definitions in [`r4`] are generated from the official `SearchParameter` resources by
+//! The R4 standard definitions in `r4` are generated from the official `SearchParameter` resources by
 //! `tools/gen-fhir-defs.py`; do not edit them by hand. Look them up with [`r4_param`] and [`r4_params`].
 
 pub(crate) mod r4;

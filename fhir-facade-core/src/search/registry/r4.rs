@@ -5,7 +5,7 @@
 
 use super::{Component, SearchParamDef, SearchParamType};
 
-/// The resource types [`PARAMS`] has definitions for (besides the common `Resource` ones), sorted.
+/// The resource types `PARAMS` has definitions for (besides the common `Resource` ones), sorted.
 pub const RESOURCE_TYPES: &[&str] = &[
     "AllergyIntolerance",
     "Condition",
