@@ -12,6 +12,9 @@
 //!
 //! ## A provider over a `HashMap`
 //!
+//! The smallest provider: `read`, and a search that understands `_id`. [`MemoryProvider`] is the
+//! complete one (every interaction, versions, constraints), which the tests and examples run on.
+//!
 //! ```
 //! use async_trait::async_trait;
 //! use fhir_facade_core::search::registry::{r4_param, SearchParamDef};
@@ -66,6 +69,22 @@
 //! assert_eq!(patients.read("a", &ctx).await.unwrap().id(), Some("a"));
 //! # });
 //! ```
+//!
+//! ## The public API
+//!
+//! What an integration names is listed here; everything else is private to the crate and may
+//! change in any release.
+//!
+//! | where | what | stability |
+//! |---|---|---|
+//! | crate root | [`ResourceProvider`], [`SearchTranslator`], [`AccessPolicy`], [`Facade`] and its builder, [`Context`], [`Constraint`], [`Interaction`]s, [`SearchPage`], [`Updated`], [`Resource`], [`Error`] and [`Result`], [`Bundle`] and its entries, [`PageSize`], [`Cursor`], [`MemoryProvider`] | stable: the traits only gain provided methods; the enums are `#[non_exhaustive]` |
+//! | [`search`] | the parsed [`SearchQuery`] and its [`search::Criterion`]s and [`search::SearchValue`]s, one value type per parameter type, [`search::registry`] (the R4 definitions), [`search::references`] | stable; the criterion, value and modifier enums are `#[non_exhaustive]` |
+//! | [`sql`] | the declarative SQL path: mappings, the dialects, the translator, `SqlProvider`, the `Executor`/`Transact` traits the adapters implement | stable for users of the mappings; the dialect trait is sealed, so only this crate adds databases |
+//! | [`smart`] | SMART scopes and the grant a validated token gives | stable |
+//! | [`error`], [`bundle`], [`capability`], [`compartment`] | `OperationOutcome` issues, Bundle building blocks, CapabilityStatement options, the Patient compartment | stable |
+//!
+//! The generated R4 tables, the FHIRPath subset, the escaping rules and the facade's internals
+//! are not part of it.
 
 #![warn(missing_docs)]
 
