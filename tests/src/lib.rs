@@ -7,6 +7,7 @@
 //! be overridden with `FHIR_FACADE_FHIR_SCHEMA`.
 
 pub mod contract;
+pub mod idp;
 pub mod leakage;
 pub mod r4b;
 pub mod walk;
