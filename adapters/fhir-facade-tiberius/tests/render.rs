@@ -6,9 +6,6 @@
 //! Run with `FHIR_FACADE_BLESS=1` to rewrite the golden files after an intended change, then
 //! review the diff: the files are what SQL Server is sent.
 
-#[path = "../../search-fixture.rs"]
-mod fixture;
-
 use std::fmt::Write as _;
 use std::path::Path;
 use std::sync::Arc;
@@ -24,7 +21,9 @@ use fhir_facade_core::translate::BindValue;
 use fhir_facade_core::{Constraint, SearchQuery, SearchTranslator};
 use time::macros::datetime;
 
-use fixture::{CASES, COMPARTMENTS, Engine, HOSTILE_PARAMS, NOW, PAGING_WALKS, REJECTED};
+use fhir_facade_tests::search_table::fixture::{
+    self, CASES, COMPARTMENTS, Engine, HOSTILE_PARAMS, NOW, PAGING_WALKS, REJECTED,
+};
 
 const V2_0203: &str = "http://terminology.hl7.org/CodeSystem/v2-0203";
 

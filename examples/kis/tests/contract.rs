@@ -14,10 +14,6 @@
 //! run creates a database of its own there and drops it afterwards. An unreachable server skips
 //! its half with the variable's name, except under `CI=true`, where it fails.
 
-#[allow(dead_code, unreachable_pub, missing_docs)]
-#[path = "../../../fhir-facade-axum/tests/common/idp.rs"]
-mod idp;
-
 use std::time::Duration;
 
 use fhir_facade_core::sql::fold;
@@ -28,13 +24,12 @@ use fhir_facade_tests::contract::clients::{self, ClientSearch};
 use fhir_facade_tests::contract::server::Server;
 use fhir_facade_tests::contract::smart::{self, Compartment, Signer};
 use fhir_facade_tests::contract::{Group, Http, Report, Run, fails};
+use fhir_facade_tests::idp::{AUDIENCE, Idp, sign_rs256, sign_rs256_unknown_key};
 use hyper::Method;
 use kis_facade::mapping::{
     FALLNR_SYSTEM, ICD10GM_SYSTEM, KVID_SYSTEM, LABCODE_SYSTEM, LANR_SYSTEM,
 };
 use serde_json::{Value, json};
-
-use idp::{AUDIENCE, Idp, sign_rs256, sign_rs256_unknown_key};
 
 const BIN: &str = env!("CARGO_BIN_EXE_kis-facade");
 const TYPES: [&str; 5] = [

@@ -13,22 +13,18 @@
 
 mod common;
 
-#[allow(dead_code, unreachable_pub, missing_docs)]
-#[path = "../../../fhir-facade-axum/tests/common/idp.rs"]
-mod idp;
-
 use fhir_facade_tests::contract::checks::{self, capability};
 use fhir_facade_tests::contract::clients::{self, ClientSearch};
 use fhir_facade_tests::contract::server::Server;
 use fhir_facade_tests::contract::smart::{self, Compartment, Signer};
 use fhir_facade_tests::contract::{Group, Http, Report, Run};
+use fhir_facade_tests::idp::{AUDIENCE, Idp, sign_rs256, sign_rs256_unknown_key};
 use omop_facade::demo::{Embedded, ensure_demo_db};
 use omop_facade::load::load_postgres;
 use omop_facade::mapping::{CdmLocation, RESOURCE_TYPES};
 use omop_facade::vocab::VITAL_SIGNS_LOINC;
 
 use common::{Arg, Direct, postgres};
-use idp::{AUDIENCE, Idp, sign_rs256, sign_rs256_unknown_key};
 
 const BIN: &str = env!("CARGO_BIN_EXE_omop-facade");
 

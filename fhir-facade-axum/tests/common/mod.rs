@@ -2,7 +2,7 @@
 
 #![allow(dead_code, unreachable_pub)]
 
-pub mod idp;
+pub use fhir_facade_tests::idp;
 pub mod smart;
 
 use async_trait::async_trait;

@@ -17,10 +17,6 @@ mod faulty;
 mod fixture;
 mod smart;
 
-#[allow(dead_code, unreachable_pub)]
-#[path = "../../../fhir-facade-axum/tests/common/idp.rs"]
-mod idp;
-
 use std::collections::BTreeSet;
 use std::str::FromStr;
 use std::sync::Arc;
@@ -36,7 +32,7 @@ use faulty::{Fault, Faulty};
 use fhir_facade_tests::contract::checks as contract;
 use fhir_facade_tests::contract::clients::{self, ClientSearch};
 use fhir_facade_tests::contract::{Http, Report, Run, print};
-use idp::Idp;
+use fhir_facade_tests::idp::Idp;
 
 /// Serves `providers` on a random local port under `/fhir`; SMART-protected by `idp` when given.
 async fn serve(providers: Vec<Arc<dyn ResourceProvider>>, idp: Option<&Idp>) -> String {

@@ -7,7 +7,7 @@ use fhir_facade_tests::contract::smart::{self, Signer, as_token};
 use fhir_facade_tests::contract::{Group, Run, fails};
 use serde_json::Value;
 
-use crate::idp::{Idp, sign_rs256, sign_rs256_unknown_key};
+use fhir_facade_tests::idp::{Idp, sign_rs256, sign_rs256_unknown_key};
 
 const CATSYS: &str = crate::fixture::CATSYS;
 const LAUNCH: &str = "SMART App Launch scopes-and-launch-context";

@@ -1,8 +1,6 @@
-//! The runner of the shared search table ([`fixture`](crate::fixture)): every case, the
+//! The runner of the shared search table ([`fixture`](super::fixture)): every case, the
 //! rejected searches, compartments, paging walks and the hostile corpus, through a
 //! [`SqlProvider`] over any driver's [`Executor`].
-//!
-//! Included next to the fixture: `#[path = "../../search-suite.rs"] mod suite;`.
 
 use std::collections::BTreeSet;
 use std::sync::Arc;
@@ -13,13 +11,13 @@ use fhir_facade_core::sql::{Executor, RowMapper, SqlProvider, SqlRow, fold};
 use fhir_facade_core::{Constraint, Context, Resource, ResourceProvider, SearchQuery};
 use serde_json::json;
 
-use crate::fixture::{
+use super::fixture::{
     CASES, COMPARTMENTS, HOSTILE_PARAMS, MRNS, NOW, PAGING_WALKS, PATIENTS, REJECTED,
     hostile_values,
 };
 
 /// Maps a row to a resource that carries only its id, which is all the table compares.
-pub(crate) struct ById {
+struct ById {
     resource_type: &'static str,
     prefix: &'static str,
     column: &'static str,
@@ -33,7 +31,7 @@ impl<R: SqlRow> RowMapper<R> for ById {
 }
 
 /// The fixture's three resource types served from one database.
-pub(crate) struct Suite<E> {
+pub struct Suite<E> {
     schema: Arc<SqlSchema>,
     patients: SqlProvider<E, ById>,
     labs: SqlProvider<E, ById>,
@@ -45,8 +43,8 @@ where
     E: Executor + Clone,
     E::Row: SqlRow,
 {
-    /// The providers of `schema` (the fixture's [`schema`](crate::fixture::schema)) on `db`.
-    pub(crate) fn new(db: E, schema: Arc<SqlSchema>) -> Self {
+    /// The providers of `schema` (the fixture's [`schema`](super::fixture::schema)) on `db`.
+    pub fn new(db: E, schema: Arc<SqlSchema>) -> Self {
         let provider = |resource_type: &'static str, prefix: &'static str, column: &'static str| {
             SqlProvider::new(
                 db.clone(),
@@ -125,7 +123,7 @@ where
     }
 
     /// Runs everything and fails with the list of what went wrong on `db_name`.
-    pub(crate) async fn run(&self, db_name: &str) {
+    pub async fn run(&self, db_name: &str) {
         let mut failures = Vec::new();
         for (resource_type, query, expected, ordered) in CASES {
             let parsed = self.parse(resource_type, query).unwrap();
