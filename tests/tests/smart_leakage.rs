@@ -13,7 +13,13 @@
 //! binary configured by `fhir_facade_axum::ServerSettings` (the examples), when
 //! `FHIR_FACADE_LEAKAGE_BIN` names it: the binary is started with `FHIR_FACADE_OIDC_ISSUER`
 //! pointing at this test's IdP and otherwise the test's environment (`DATABASE_URL`, …);
-//! `FHIR_FACADE_LEAKAGE_CASES` sets the number of generated searches (default 200).
+//! `FHIR_FACADE_LEAKAGE_CASES` sets the number of generated searches (default 200), and
+//! `FHIR_FACADE_LEAKAGE_OWNERS` names the SQL of the answer key of its data
+//! (`examples/kis/leakage-owners.sql` for the KIS example).
+//!
+//! The check judges every returned resource by an answer key written apart from the facade (by
+//! hand for the data here, from the legacy tables for a binary), never by the facade's own
+//! `compartment::contains`: a fault in those rules is a leak here, not an agreement.
 //!
 //! Two faulty servers show that the check fails when it should: one whose authorization layer
 //! loses the patient constraint, and one whose providers drop the compartment constraint (the
@@ -38,7 +44,7 @@ use fhir_facade_core::{
 };
 use fhir_facade_sqlx::{Database, Pool, Row, RowMapper, SqlProvider, SqlxError};
 use fhir_facade_tests::idp::RSA_PEM;
-use fhir_facade_tests::leakage::{LeakageCheck, PatientToken, Report, list_patients};
+use fhir_facade_tests::leakage::{LeakageCheck, Owners, PatientToken, Report, list_patients};
 use jsonwebtoken::jwk::Jwk;
 use jsonwebtoken::{Algorithm, EncodingKey, Header};
 use serde_json::{Value, json};
@@ -178,6 +184,45 @@ const DATA: &[&str] = &[
     "INSERT INTO condition VALUES (1, 1, 1, 'I10'), (2, 2, 2, 'E11'), (3, 2, 1, 'J45'), \
      (4, 3, NULL, 'I10'), (5, 4, 4, 'E11')",
 ];
+
+/// The answer key of `DATA`, written down from the rows by hand with the Patient
+/// CompartmentDefinition in mind (Encounter by `patient`, Observation by `subject`/`performer`,
+/// Condition by `patient`/`asserter`), not computed by the facade's compartment rules.
+fn owners() -> Owners {
+    let none: [&str; 0] = [];
+    let mut key = Owners::new();
+    for patient in ["1", "2", "3", "4"] {
+        key.insert("Patient", patient, [patient]);
+    }
+    // Practitioners are in no patient's compartment, obs-90 has no subject.
+    key.insert("Practitioner", "1", none);
+    key.insert("Practitioner", "2", none);
+    key.insert("Observation", "obs-90", none);
+    for (id, patient) in [("1", "1"), ("2", "1"), ("3", "2"), ("4", "3"), ("5", "4")] {
+        key.insert("Encounter", id, [patient]);
+    }
+    // obs-23 is patient 2's although its encounter is patient 1's: an Observation is in a
+    // compartment by its subject and performer, never through its encounter.
+    for (id, patient) in [
+        ("obs-11", "1"),
+        ("obs-12", "1"),
+        ("obs-13", "1"),
+        ("obs-21", "2"),
+        ("obs-22", "2"),
+        ("obs-23", "2"),
+        ("obs-31", "3"),
+        ("obs-41", "4"),
+    ] {
+        key.insert("Observation", id, [patient]);
+    }
+    // Condition 3 is patient 2's and, as its asserter, patient 1's.
+    key.insert("Condition", "1", ["1"]);
+    key.insert("Condition", "2", ["2"]);
+    key.insert("Condition", "3", ["2", "1"]);
+    key.insert("Condition", "4", ["3"]);
+    key.insert("Condition", "5", ["4"]);
+    key
+}
 
 /// Maps a row with a function of the row.
 struct Mapper(fn(&Row) -> std::result::Result<Value, SqlxError>);
@@ -539,7 +584,7 @@ async fn setup(fault: Fault) -> LeakageCheck {
             token: token(&issuer, scope, Some(id)),
         })
         .collect();
-    LeakageCheck::new(base, patients).oracle(oracle)
+    LeakageCheck::new(base, patients, owners()).oracle(oracle)
 }
 
 async fn run(check: LeakageCheck) -> std::result::Result<Report, String> {
@@ -645,6 +690,7 @@ async fn a_facade_binary_keeps_each_patient_in_its_compartment() {
         .ok()
         .and_then(|c| c.parse().ok())
         .unwrap_or(200);
+    let owners = binary_owners().await;
     let report = tokio::task::spawn_blocking(move || {
         let ids = list_patients(&base, &oracle, 3)?;
         assert!(ids.len() >= 2, "the binary serves fewer than two patients");
@@ -655,14 +701,52 @@ async fn a_facade_binary_keeps_each_patient_in_its_compartment() {
                 token: token(&issuer, "patient/*.rs", Some(id)),
             })
             .collect();
-        LeakageCheck::new(base, patients)
+        let owned: usize = ids.iter().map(|id| owners.owned_by(id)).sum();
+        let check = LeakageCheck::new(base, patients, owners)
             .oracle(oracle)
-            .cases(cases)
-            .run()
+            .cases(cases);
+        check.run().map(|report| (report, owned))
     })
     .await
     .unwrap()
     .unwrap_or_else(|leak| panic!("{leak}"));
+    let (report, owned) = report;
     eprintln!("{report:?}");
-    assert!(report.returned > 0, "{report:?}");
+    // The sweep reads every resource with every token: each patient's own resources come back to
+    // it at least once, and generated searches were served.
+    assert!(
+        owned > 0,
+        "the answer key gives the chosen patients no resources"
+    );
+    assert!(
+        report.returned >= owned,
+        "{owned} own resources, {report:?}"
+    );
+    assert!(report.probes_served > 0, "{report:?}");
+}
+
+/// The answer key of the binary's data: the rows of the query in the file
+/// `FHIR_FACADE_LEAKAGE_OWNERS` (resource type, id and patient id as text; a NULL patient for a
+/// resource in nobody's compartment), run on `DATABASE_URL` next to the facade, over the legacy
+/// tables themselves.
+async fn binary_owners() -> Owners {
+    let file = std::env::var("FHIR_FACADE_LEAKAGE_OWNERS").expect(
+        "FHIR_FACADE_LEAKAGE_OWNERS must name the SQL of the answer key of the binary's data",
+    );
+    let sql = std::fs::read_to_string(&file).unwrap_or_else(|e| panic!("{file}: {e}"));
+    let url = std::env::var("DATABASE_URL").expect("DATABASE_URL must name the binary's database");
+    let db = Database {
+        pool: Pool::connect(&url, 1).await.unwrap(),
+        timeout: std::time::Duration::from_secs(30),
+    };
+    let mut key = Owners::new();
+    for row in db.fetch_all(&SqlFragment::sql(sql), None).await.unwrap() {
+        let patient = row.get_opt_str("patient").unwrap();
+        key.insert(
+            &row.get_str("resource_type").unwrap(),
+            &row.get_str("id").unwrap(),
+            patient,
+        );
+    }
+    key
 }

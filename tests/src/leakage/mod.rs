@@ -18,8 +18,9 @@
 //!    `Patient/{id}/` compartment or as `POST {type}/_search`, following every `next` link — also
 //!    with another patient's token.
 //!
-//! Every resource in every 200 answer is checked against the Patient CompartmentDefinition
-//! ([`fhir_facade_core::compartment::contains`]); a searchset that carries a `total` must count
+//! Every resource in every 200 answer is checked against the data set's answer key ([`Owners`]:
+//! the patients whose compartment holds each resource, written down apart from the facade, so that
+//! a fault in the facade's own compartment rules is caught too); a searchset that carries a `total` must count
 //! exactly the matches its pages deliver (a total computed before the confinement would leak how
 //! much another patient has); links must stay on the server. A failing property is shrunk to a
 //! minimal request. Any answer outside 200, 400, 403, 404, 405, 422 and 501 is a failure too,
@@ -29,6 +30,7 @@
 
 mod candidates;
 mod http;
+mod owners;
 mod probe;
 mod session;
 mod sweep;
@@ -38,6 +40,7 @@ use std::collections::BTreeMap;
 use std::fmt;
 
 use http::http_request;
+pub use owners::Owners;
 use session::Session;
 
 /// A patient of the data set and a bearer token confined to that patient (`patient/*.rs` or
@@ -64,6 +67,7 @@ pub struct LeakageCheck {
     base_url: String,
     public_base_url: String,
     patients: Vec<PatientToken>,
+    owners: Owners,
     oracle: Option<String>,
     cases: u32,
     sweep: bool,
@@ -107,13 +111,15 @@ impl std::error::Error for Leak {}
 
 impl LeakageCheck {
     /// A check of the server at `base_url` (`http://127.0.0.1:8080` or with a path prefix), with
-    /// at least two patient tokens so that each patient's data is another's "other".
-    pub fn new(base_url: impl Into<String>, patients: Vec<PatientToken>) -> Self {
+    /// at least two patient tokens so that each patient's data is another's "other", and the
+    /// answer key of the data the server serves: every resource it serves must be in it.
+    pub fn new(base_url: impl Into<String>, patients: Vec<PatientToken>, owners: Owners) -> Self {
         let base_url = base_url.into().trim_end_matches('/').to_owned();
         LeakageCheck {
             public_base_url: base_url.clone(),
             base_url,
             patients,
+            owners,
             oracle: None,
             cases: 256,
             sweep: true,

@@ -1,8 +1,6 @@
 //! One run of the check: what the CapabilityStatement declares, the resources known, the
 //! counters of the report, and the requests and searchset walks every part of the check makes.
 
-use fhir_facade_core::Resource;
-use fhir_facade_core::compartment::contains;
 use serde_json::Value;
 use std::cell::{Cell, RefCell};
 use std::collections::{BTreeMap, BTreeSet};
@@ -185,19 +183,31 @@ impl Session<'_> {
         if self.universe.is_empty() {
             return Err("no resource could be enumerated".to_owned());
         }
+        // A key that misses a served resource would call it nobody's and report a leak for
+        // nothing, or, worse, be a key of another data set: it must cover what is served.
+        if let Some((t, id)) = self
+            .universe
+            .keys()
+            .find(|(t, id)| !self.check.owners.knows(t, id))
+        {
+            return Err(format!(
+                "{t}/{id} is served but not in the answer key of the data set"
+            ));
+        }
         Ok(())
     }
 
-    /// Whether `resource` is in the compartment of the patient of token `token`.
+    /// Whether `resource` is in the compartment of the patient of token `token`, by the answer key.
     pub(super) fn inside(&self, resource: &Value, token: usize) -> Result<bool, String> {
-        let parsed = Resource::new(resource.clone())
-            .map_err(|e| format!("a returned resource is not a resource: {e}"))?;
-        Ok(contains(
-            &parsed,
-            "Patient",
-            self.patient(token),
-            Some(&self.check.public_base_url),
-        ))
+        let (Some(resource_type), Some(id)) =
+            (resource["resourceType"].as_str(), resource["id"].as_str())
+        else {
+            return Err("a returned resource has no resourceType or id".to_owned());
+        };
+        Ok(self
+            .check
+            .owners
+            .owns(self.patient(token), resource_type, id))
     }
 
     /// Fails unless `resource` lies in the compartment of `token`'s patient.
