@@ -501,6 +501,8 @@ mod tests {
             assert!(binds.contains(&BindValue::Text("mmol/L".into())));
             seen.push(sql);
         }
+        // Sorted first: dedup only drops adjacent copies.
+        seen.sort();
         seen.dedup();
         assert_eq!(seen.len(), 4);
     }

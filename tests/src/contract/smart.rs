@@ -357,13 +357,14 @@ pub async fn confinement(run: &mut Run<'_>, signer: &Signer<'_>, c: &Compartment
         Group::Smart,
         "SMART App Launch scopes-and-launch-context, search.html#include",
         format!(
-            "patient {patient} + {t}?_include={t}:{} ⇒ includes Patient/{patient} only",
+            "patient {patient} + {t}?_include={t}:{} ⇒ includes exactly Patient/{patient}",
             c.reference
         ),
         fails(&[
             (reply.status == 200, reply.brief()),
             (
-                included.iter().all(|r| *r == format!("Patient/{patient}")),
+                // Exactly the patient: an ignored `_include` includes nothing, which `all` allows.
+                included == [format!("Patient/{patient}")],
                 format!("includes {included:?}"),
             ),
         ]),
