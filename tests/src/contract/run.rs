@@ -23,6 +23,31 @@ pub type Request<'a> = (
     Option<(&'a str, String)>,
 );
 
+/// Whether `s` names a resource type (a capitalised path segment or chain modifier).
+fn is_type(s: &str) -> bool {
+    s.chars().next().is_some_and(|c| c.is_ascii_uppercase())
+}
+
+/// Parameters that shape the result rather than select the matches (search.html#return).
+fn is_result_parameter(name: &str) -> bool {
+    matches!(
+        name,
+        "_count"
+            | "_offset"
+            | "_sort"
+            | "_summary"
+            | "_total"
+            | "_elements"
+            | "_include"
+            | "_revinclude"
+            | "_contained"
+            | "_containedType"
+            | "_format"
+            | "_pretty"
+    ) || name.starts_with("_include:")
+        || name.starts_with("_revinclude:")
+}
+
 fn sorted(ids: &[&str]) -> Vec<String> {
     let mut v: Vec<String> = ids.iter().map(|s| (*s).to_owned()).collect();
     v.sort();
@@ -50,9 +75,80 @@ impl Run<'_> {
         // Only a request the server carried out exercised a declaration: one answered with an
         // error (a check that expects a 400 for a bad date, say) does not cover the parameter.
         if (200..300).contains(&reply.status) || reply.status == 304 {
-            self.record(&method, target, headers, sent.as_deref());
+            if let Some((resource_type, search)) =
+                self.record(&method, target, headers, sent.as_deref())
+            {
+                self.record_filters(&resource_type, &search).await;
+            }
         }
         reply
+    }
+
+    /// Notes the filters of a search that was carried out, each only where it discriminates: the
+    /// search counts differently with it than without it (a non-empty proper subset of the
+    /// candidates, or none where there are some). A parameter the server ignores, or one every
+    /// row of the fixture matches, has not been shown to work by a check that "passes" with it.
+    async fn record_filters(&mut self, resource_type: &str, search: &str) {
+        let pairs: Vec<(String, String)> = form_urlencoded::parse(search.as_bytes())
+            .into_owned()
+            .filter(|(name, _)| !is_result_parameter(name) && !name.starts_with("_has:"))
+            .collect();
+        if pairs.is_empty() {
+            return;
+        }
+        let Some(with) = self.count(resource_type, &pairs, None).await else {
+            return;
+        };
+        for (index, (name, _)) in pairs.iter().enumerate() {
+            let Some(without) = self.count(resource_type, &pairs, Some(index)).await else {
+                continue;
+            };
+            if with == without {
+                continue;
+            }
+            let (head, chained) = match name.split_once('.') {
+                Some((head, chained)) => (head, Some(chained)),
+                None => (name.as_str(), None),
+            };
+            let (code, modifier) = head.split_once(':').unwrap_or((head, ""));
+            let exercised = &mut self.report.exercised;
+            exercised.insert(format!("{resource_type}?{code}"));
+            if let Some(chained) = chained.filter(|_| is_type(modifier)) {
+                let inner = chained.split([':', '.']).next().unwrap_or(chained);
+                exercised.insert(format!("{modifier}?{inner}"));
+            }
+        }
+    }
+
+    /// The number of `resource_type` resources the filters `pairs` (but the one at `skip`)
+    /// match, by `_summary=count` with this run's token; `None` when the server does not say.
+    async fn count(
+        &self,
+        resource_type: &str,
+        pairs: &[(String, String)],
+        skip: Option<usize>,
+    ) -> Option<u64> {
+        // The serializer is not Send: gone before the await.
+        let target = {
+            let mut query = form_urlencoded::Serializer::new(String::new());
+            for (index, (name, value)) in pairs.iter().enumerate() {
+                if Some(index) != skip {
+                    query.append_pair(name, value);
+                }
+            }
+            query.append_pair("_summary", "count");
+            format!("{resource_type}?{}", query.finish())
+        };
+        let bearer = self.token.as_ref().map(|t| format!("Bearer {t}"));
+        let headers: Vec<(&str, &str)> = bearer
+            .iter()
+            .map(|b| ("authorization", b.as_str()))
+            .collect();
+        let reply = self.http.send(Method::GET, &target, &headers, None).await;
+        if reply.status != 200 {
+            return None;
+        }
+        reply.json.as_ref()?["total"].as_u64()
     }
 
     /// `GET target`.
@@ -62,20 +158,22 @@ impl Run<'_> {
 
     /// Records which declarations of a CapabilityStatement a request to the FHIR API exercises,
     /// in the form [`crate::contract::checks::declarations`] lists them.
+    ///
+    /// A search's filters are left to [`Run::record_filters`]: the type and the query of a search
+    /// come back for it.
     fn record(
         &mut self,
         method: &Method,
         target: &str,
         headers: &[(&str, &str)],
         body: Option<&str>,
-    ) {
+    ) -> Option<(String, String)> {
         let relative = target
             .strip_prefix(&self.http.base)
             .unwrap_or(target)
             .trim_start_matches('/');
         let (path, query) = relative.split_once('?').unwrap_or((relative, ""));
         let segments: Vec<&str> = path.split('/').filter(|s| !s.is_empty()).collect();
-        let is_type = |s: &str| s.chars().next().is_some_and(|c| c.is_ascii_uppercase());
         let has = |name: &str| headers.iter().any(|(n, _)| n.eq_ignore_ascii_case(name));
         let exercised = &mut self.report.exercised;
         // Search parameters are noted as `Type?code`, everything else as `Type what`.
@@ -91,44 +189,44 @@ impl Run<'_> {
             ("POST", [t, "_search"]) if is_type(t) => (*t, body.unwrap_or("")),
             ("GET", [t, op]) | ("POST", [t, op]) if is_type(t) && op.starts_with('$') => {
                 note(t, op);
-                return;
+                return None;
             }
             ("GET", [t, _, op]) | ("POST", [t, _, op]) if is_type(t) && op.starts_with('$') => {
                 note(t, op);
-                return;
+                return None;
             }
             ("GET", [t, _]) if is_type(t) => {
                 note(t, "read");
-                return;
+                return None;
             }
             ("GET", [t, _, "_history", _]) if is_type(t) => {
                 note(t, "vread");
-                return;
+                return None;
             }
             ("POST", [t]) if is_type(t) => {
                 note(t, "create");
                 if has("if-none-exist") {
                     note(t, "conditionalCreate");
                 }
-                return;
+                return None;
             }
             ("PUT", [t, _]) if is_type(t) => {
                 note(t, "update");
-                return;
+                return None;
             }
             ("PUT", [t]) if is_type(t) && !query.is_empty() => {
                 note(t, "update");
                 note(t, "conditionalUpdate");
-                return;
+                return None;
             }
             ("DELETE", [t, _]) if is_type(t) => {
                 note(t, "delete");
-                return;
+                return None;
             }
             ("DELETE", [t]) if is_type(t) && !query.is_empty() => {
                 note(t, "delete");
                 note(t, "conditionalDelete");
-                return;
+                return None;
             }
             ("POST", []) => {
                 let kind = body
@@ -137,30 +235,17 @@ impl Run<'_> {
                 if let Some(kind) = kind {
                     note("system", &kind);
                 }
-                return;
+                return None;
             }
-            _ => return,
+            _ => return None,
         };
         note(resource_type, "search-type");
         for (name, value) in form_urlencoded::parse(search.as_bytes()) {
             if name == "_include" || name == "_revinclude" {
                 note(resource_type, &format!("{name}={value}"));
-                continue;
-            }
-            if name.starts_with("_has:") {
-                continue;
-            }
-            let (head, chained) = match name.split_once('.') {
-                Some((head, chained)) => (head, Some(chained)),
-                None => (name.as_ref(), None),
-            };
-            let (code, modifier) = head.split_once(':').unwrap_or((head, ""));
-            note(resource_type, &format!("?{code}"));
-            if let Some(chained) = chained.filter(|_| is_type(modifier)) {
-                let inner = chained.split([':', '.']).next().unwrap_or(chained);
-                note(modifier, &format!("?{inner}"));
             }
         }
+        Some((resource_type.to_owned(), search.to_owned()))
     }
 
     /// Searches and follows every `next` link: the first page and all match ids in order, or

@@ -356,7 +356,7 @@ async fn search(run: &mut Run<'_>) {
         S,
         intent,
         "MedicationRequest?intent=order,plan",
-        &["m1", "m2"],
+        &["m1", "m2", "m3"],
     )
     .await;
     run.expect(
@@ -439,7 +439,7 @@ async fn search(run: &mut Run<'_>) {
         S,
         reference,
         "MedicationRequest?patient=p2",
-        &[],
+        &["m3"],
     )
     .await;
     run.expect(

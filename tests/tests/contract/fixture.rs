@@ -71,13 +71,18 @@ pub(crate) fn statements(ts: &str) -> Vec<String> {
          ('o4', 'p2', NULL, '85354-9', 'D', '2020-02-01 00:00:00', '2020-02-01 23:59:59.999999', NULL, NULL)",
         "INSERT INTO befund_komponente VALUES \
          ('o4', '8480-6', 120, 'mm[Hg]'), ('o4', '8462-4', 55, 'mm[Hg]')",
-        // Beyond the cases' fixture: one Condition of p1, so that a token without a Condition
-        // scope meets a served type that holds its patient's data (case 40).
-        "INSERT INTO diagnose VALUES ('c1', 'p1', 'problem-list-item', '44054006', \
-         'Diabetes mellitus type 2')",
-        "INSERT INTO medikament VALUES ('med1', 'Metformin 500 mg tablet')",
+        // Beyond the cases' fixture: Conditions of p1, so that a token without a Condition
+        // scope meets a served type that holds its patient's data (case 40), and of p2; each
+        // Condition and Medication search then has rows it must not match.
+        "INSERT INTO diagnose VALUES \
+         ('c1', 'p1', 'problem-list-item', '44054006', 'Diabetes mellitus type 2'), \
+         ('c2', 'p1', 'encounter-diagnosis', '38341003', 'Hypertensive disorder'), \
+         ('c3', 'p2', 'problem-list-item', '195967001', 'Asthma')",
+        "INSERT INTO medikament VALUES ('med1', 'Metformin 500 mg tablet'), \
+         ('med2', 'Salbutamol 100 microgram inhaler')",
         "INSERT INTO verordnung VALUES \
-         ('m1', 'p1', 'order', 'med1', NULL), ('m2', 'p1', 'plan', NULL, 'Ibuprofen 400 mg')",
+         ('m1', 'p1', 'order', 'med1', NULL), ('m2', 'p1', 'plan', NULL, 'Ibuprofen 400 mg'), \
+         ('m3', 'p2', 'order', 'med2', NULL)",
     ]
     .iter()
     .map(|s| s.replace("{ts}", ts))
