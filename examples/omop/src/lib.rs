@@ -133,7 +133,7 @@ pub async fn open(url: &str, at: &CdmLocation, max_connections: u32) -> Result<F
             let schema = Arc::new(mapping::schema(at, Executor::dialect(&db))?);
             facade_over(db, schema)
         }
-        other => Err(Error::Internal(format!(
+        other => Err(Error::Config(format!(
             "{DATABASE_URL_ENV}: the scheme {other:?} is not supported (sqlite, postgres, mssql)"
         ))),
     }

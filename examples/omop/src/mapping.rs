@@ -70,7 +70,7 @@ impl CdmLocation {
             .is_some_and(|c| c.is_ascii_alphabetic() || c == '_')
             && name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_');
         if !plain {
-            return Err(Error::Internal(format!(
+            return Err(Error::Config(format!(
                 "the CDM schema name {name:?} is not a plain identifier"
             )));
         }
