@@ -21,6 +21,8 @@
 
 use std::str::FromStr;
 
+use fhir_facade_core::translate::BindValue;
+
 use rust_decimal::Decimal;
 
 /// A quantity's comparator, as FHIR's `Quantity.comparator` has it.
@@ -235,6 +237,16 @@ pub fn fhir_date_to_legacy(date: &str) -> Option<String> {
 /// `None` for blank text; the trimmed text otherwise (`CHAR` columns come padded).
 pub fn non_blank(text: Option<String>) -> Option<String> {
     text.map(|t| t.trim().to_owned()).filter(|t| !t.is_empty())
+}
+
+/// A text value bound to a legacy column.
+pub(crate) fn text(s: &str) -> BindValue {
+    BindValue::Text(s.to_owned())
+}
+
+/// A nullable text value bound to a legacy column.
+pub(crate) fn opt_text(s: &Option<String>) -> BindValue {
+    s.as_deref().map_or(BindValue::Null, text)
 }
 
 #[cfg(test)]

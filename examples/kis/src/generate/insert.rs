@@ -2,19 +2,12 @@
 
 use time::OffsetDateTime;
 
+use crate::value::{opt_text, text};
 use fhir_facade_core::sql::write::Transaction;
 use fhir_facade_core::translate::{BindValue, SqlFragment};
 
 use super::{Dataset, labcode_map};
 use crate::{Backend, schema};
-
-fn text(s: &str) -> BindValue {
-    BindValue::Text(s.to_owned())
-}
-
-fn opt_text(s: &Option<String>) -> BindValue {
-    s.as_deref().map_or(BindValue::Null, text)
-}
 
 fn opt_int(n: Option<i64>) -> BindValue {
     n.map_or(BindValue::Null, BindValue::Int)

@@ -7,6 +7,7 @@
 pub(super) mod observation;
 pub(super) mod patient;
 
+use crate::value::{opt_text, text};
 use fhir_facade_core::error::DatabaseErrorKind;
 use fhir_facade_core::search::SearchParamDef;
 use fhir_facade_core::search::registry::r4_param;
@@ -52,14 +53,6 @@ where
             other => return other,
         }
     }
-}
-
-fn text(s: &str) -> BindValue {
-    BindValue::Text(s.to_owned())
-}
-
-fn opt_text(s: &Option<String>) -> BindValue {
-    s.as_deref().map_or(BindValue::Null, text)
 }
 
 /// A statement of SQL text and bound values, in order.
