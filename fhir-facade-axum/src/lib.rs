@@ -71,21 +71,36 @@
 
 #![warn(missing_docs)]
 
+#[cfg(feature = "smart")]
 pub mod auth;
 mod batch;
+mod builder;
+mod capabilities;
 mod error;
 mod exchange;
+#[cfg(feature = "smart")]
 mod guard;
+mod history;
+mod interaction;
 mod observe;
-mod ops;
+mod operations;
+mod probes;
+mod read;
 mod response;
 mod router;
+mod search;
+#[cfg(feature = "server")]
 mod server;
+#[cfg(feature = "server")]
 pub mod settings;
 mod shape;
+mod state;
+mod write;
 
+pub use builder::{CORS_ORIGINS_ENV, FhirRouter, FhirRouterBuilder};
 pub use error::FhirError;
-pub use ops::{Metrics, Ops, ops_router};
-pub use router::{CORS_ORIGINS_ENV, FhirRouter, FhirRouterBuilder};
+pub use probes::{Metrics, Probes, probes_router};
+#[cfg(feature = "server")]
 pub use server::{ShutdownConfig, init_tracing, serve, serve_with_shutdown};
+#[cfg(feature = "server")]
 pub use settings::ServerSettings;
