@@ -3,20 +3,38 @@
 //!
 //! [`Facade`]: fhir_facade_core::Facade
 
+use crate::capabilities::capability_statement;
 use crate::error::FhirError;
-use crate::exchange::Exchange;
+use crate::exchange::{Exchange, JsonResource};
+#[cfg(feature = "smart")]
 use crate::guard;
-use crate::response::version_of_etag;
-use crate::router::{AppState, capability_statement, check_compartment, criteria};
+use crate::interaction::Interaction;
+use crate::response::{bundle_response, version_of_etag};
+use crate::search::searched;
 use crate::shape::Shape;
+use crate::state::AppState;
+use crate::write::criteria;
+use axum::extract::State;
+#[cfg(feature = "smart")]
 use axum::http::Method;
+use axum::response::Response;
 use fhir_facade_core::bundle::EntryResponse;
-use fhir_facade_core::{Bundle, Error, Resource, Result, SearchRequest, Updated};
+use fhir_facade_core::{Bundle, Error, Resource, Result, Updated};
 use serde_json::Value;
+
+/// `POST [base]`.
+pub(crate) async fn batch(
+    State(app): State<AppState>,
+    ex: Exchange,
+    JsonResource(bundle): JsonResource,
+) -> std::result::Result<Response, FhirError> {
+    let response = run(&app, &ex, &bundle).await?;
+    Ok(bundle_response(response, ex.pretty))
+}
 
 /// Runs a batch. A `transaction` is refused as a whole: its all-or-nothing promise needs a
 /// database transaction across providers, which the facade does not have.
-pub(crate) async fn run(app: &AppState, ex: &Exchange, bundle: &Resource) -> Result<Bundle> {
+async fn run(app: &AppState, ex: &Exchange, bundle: &Resource) -> Result<Bundle> {
     if bundle.resource_type() != "Bundle" {
         return Err(Error::BadRequest(format!(
             "POST to the base takes a batch Bundle, not a {}",
@@ -54,6 +72,7 @@ pub(crate) async fn run(app: &AppState, ex: &Exchange, bundle: &Resource) -> Res
                 (EntryResponse::from_error(&error), None)
             }
         };
+        #[cfg(feature = "smart")]
         audit(app, ex, entry, &outcome)?;
         response.add_response(outcome, resource);
     }
@@ -61,6 +80,7 @@ pub(crate) async fn run(app: &AppState, ex: &Exchange, bundle: &Resource) -> Res
 }
 
 /// Records the access of one entry like that of a request of its own.
+#[cfg(feature = "smart")]
 fn audit(app: &AppState, ex: &Exchange, entry: &Value, outcome: &EntryResponse) -> Result<()> {
     let request = &entry["request"];
     let method = request["method"].as_str().unwrap_or_default();
@@ -121,75 +141,71 @@ async fn execute(
             Some(resource),
         )
     };
-    let search = |resource_type, compartment| SearchRequest {
-        resource_type,
-        query,
-        handling: ex.handling,
-        base_url: base,
-        compartment,
-    };
-    match (method, Shape::parse(path)) {
-        ("GET", Shape::Metadata) => {
+    let shape = Shape::parse(path);
+    match (Interaction::of(method, shape), shape) {
+        (Some(Interaction::Capabilities), _) => {
             let statement = capability_statement(app).await.map_err(|err| {
                 tracing::error!(error = %err, "the IdP's SMART configuration is unavailable");
                 Error::Internal("the SMART configuration is unavailable".to_owned())
             })?;
             listed(statement)
         }
-        ("GET", Shape::Type(t)) => listed(facade.search(&search(t, None), ctx).await?.to_json()),
-        ("GET", Shape::Compartment(c, id, t)) => {
-            check_compartment(c, t)?;
-            listed(
-                facade
-                    .search(&search(t, Some((c, id))), ctx)
-                    .await?
-                    .to_json(),
-            )
+        (Some(Interaction::SearchType), Shape::Type(t)) => {
+            listed(searched(app, ex, t, query, None).await?.to_json())
         }
-        ("GET", Shape::TypeHistory(t)) => {
+        (Some(Interaction::SearchCompartment), Shape::Compartment(c, id, t)) => {
+            listed(searched(app, ex, t, query, Some((c, id))).await?.to_json())
+        }
+        (Some(Interaction::HistoryType), Shape::TypeHistory(t)) => {
             listed(facade.history(t, None, query, base, ctx).await?.to_json())
         }
-        ("GET", Shape::InstanceHistory(t, id)) => listed(
+        (Some(Interaction::HistoryInstance), Shape::InstanceHistory(t, id)) => listed(
             facade
                 .history(t, Some(id), query, base, ctx)
                 .await?
                 .to_json(),
         ),
-        ("GET", Shape::Instance(t, id)) => Ok(found(facade.read(t, id, ctx).await?)),
-        ("GET", Shape::Version(t, id, vid)) => Ok(found(facade.vread(t, id, vid, ctx).await?)),
-        ("POST", Shape::Type(t)) => {
+        (Some(Interaction::Read), Shape::Instance(t, id)) => {
+            Ok(found(facade.read(t, id, ctx).await?))
+        }
+        (Some(Interaction::Vread), Shape::Version(t, id, vid)) => {
+            Ok(found(facade.vread(t, id, vid, ctx).await?))
+        }
+        (Some(Interaction::Create), Shape::Type(t)) => {
             let if_none_exist = request["ifNoneExist"].as_str();
             written(
                 base,
                 facade.create(t, body()?, if_none_exist, base, ctx).await?,
             )
         }
-        ("PUT", Shape::Instance(t, id)) => {
+        (Some(Interaction::Update), Shape::Instance(t, id)) => {
             let if_match = request["ifMatch"]
                 .as_str()
                 .map(|v| version_of_etag(v).to_owned());
             written(base, facade.update(t, id, body()?, if_match, ctx).await?)
         }
-        ("PUT", Shape::Type(t)) => written(
+        (Some(Interaction::ConditionalUpdate), Shape::Type(t)) => written(
             base,
             facade
                 .conditional_update(t, criteria(query)?, body()?, base, ctx)
                 .await?,
         ),
-        ("DELETE", Shape::Instance(t, id)) => {
+        (Some(Interaction::Delete), Shape::Instance(t, id)) => {
             facade.delete(t, id, ctx).await?;
             Ok((EntryResponse::new(204), None))
         }
-        ("DELETE", Shape::Type(t)) => {
+        (Some(Interaction::ConditionalDelete), Shape::Type(t)) => {
             facade
                 .conditional_delete(t, criteria(query)?, base, ctx)
                 .await?;
             Ok((EntryResponse::new(204), None))
         }
+        // Besides what is not served at all: a batch in a batch, the SMART document and
+        // `_search` form bodies, which only HTTP requests have.
         (_, Shape::Operation(_) | Shape::Unknown | Shape::Root) => {
             Err(Error::UnknownRoute(path.to_owned()))
         }
-        (method, shape) => Err(Error::not_supported(
+        (_, shape) => Err(Error::not_supported(
             shape.resource_type().unwrap_or(path),
             method,
         )),

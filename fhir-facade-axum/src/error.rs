@@ -1,5 +1,6 @@
 //! The one place where errors become HTTP responses.
 
+#[cfg(feature = "smart")]
 use crate::auth::AuthError;
 use crate::response::json_response;
 use axum::http::{HeaderValue, StatusCode, header};
@@ -28,7 +29,7 @@ use fhir_facade_core::error::{Issue, IssueType, Severity, operation_outcome};
 /// | `UnsupportedMediaType` (`Content-Type`) | 415 | `not-supported` |
 /// | `InvalidResource` (JSON that is no resource) | 422 | `invalid` |
 /// | `Database` (unavailable / timeout / other) | 503 / 504 / 500 | `transient` / `timeout` / `exception` |
-/// | `Internal`, a panic | 500 | `exception`, without detail |
+/// | `Config`, `Internal`, a panic | 500 | `exception`, without detail |
 ///
 /// A 401 carries `WWW-Authenticate: Bearer realm="fhir"`, with `error="invalid_token"` when a
 /// token was sent but refused; a 403 carries `error="insufficient_scope"` (RFC 6750 section 3).
@@ -66,6 +67,7 @@ impl IntoResponse for FhirError {
 /// were sent.
 fn challenge(error: &Error) -> Option<&'static str> {
     match error {
+        #[cfg(feature = "smart")]
         Error::Unauthorized(reason) if *reason == AuthError::MissingToken.to_string() => {
             Some(r#"Bearer realm="fhir""#)
         }
@@ -77,7 +79,7 @@ fn challenge(error: &Error) -> Option<&'static str> {
 
 /// 503 `transient`: a dependency of the answer (the IdP's discovery document) is unavailable.
 /// The reason is logged, not sent.
-pub(crate) fn unavailable(reason: &AuthError) -> Response {
+pub(crate) fn unavailable(reason: &dyn std::fmt::Display) -> Response {
     tracing::error!(error = %reason, "the IdP's SMART configuration is unavailable");
     let issue = Issue {
         severity: Severity::Error,
@@ -92,7 +94,7 @@ pub(crate) fn unavailable(reason: &AuthError) -> Response {
     )
 }
 
-#[cfg(test)]
+#[cfg(all(test, feature = "smart"))]
 mod tests {
     use super::*;
 

@@ -1,11 +1,13 @@
 //! What a FHIR handler needs to know about the request besides its path: the base URL, the
 //! [`Context`], the negotiated format, `Prefer` and the conditional headers; and the request body.
 
+#[cfg(feature = "smart")]
 use crate::auth::ValidatedToken;
 use crate::error::FhirError;
-use crate::guard::Authenticated;
 use crate::response::version_of_etag;
-use crate::router::AppState;
+use crate::state::AppState;
+#[cfg(feature = "smart")]
+use crate::state::Authenticated;
 use axum::body::Bytes;
 use axum::extract::rejection::BytesRejection;
 use axum::extract::{FromRequest, FromRequestParts, OriginalUri, Path, Request};
@@ -14,6 +16,7 @@ use axum::http::{HeaderMap, header};
 use fhir_facade_core::search::Handling;
 use fhir_facade_core::{Context, Error, Resource};
 use serde::de::DeserializeOwned;
+#[cfg(feature = "smart")]
 use std::sync::Arc;
 
 /// The request id header, taken from the client or generated.
@@ -38,6 +41,7 @@ pub(crate) struct Exchange {
     pub(crate) base: String,
     pub(crate) ctx: Context,
     /// The request's validated bearer token, when the routes are protected.
+    #[cfg(feature = "smart")]
     pub(crate) token: Option<Arc<ValidatedToken>>,
     /// The query string, URL-encoded, as it came.
     pub(crate) query: String,
@@ -70,6 +74,7 @@ impl FromRequestParts<AppState> for Exchange {
         Ok(Exchange {
             base: base_url(parts, state.base_url.as_deref()),
             ctx: context(parts),
+            #[cfg(feature = "smart")]
             token: parts
                 .extensions
                 .get::<Authenticated>()
@@ -87,10 +92,11 @@ impl FromRequestParts<AppState> for Exchange {
 
 /// The one place where the [`Context`] of a request is built, so that whatever narrows a request
 /// (the request id, the access policy of the bearer token) reaches every interaction alike. The
-/// token was validated once by the [guard](crate::guard), which refuses requests without one
-/// when auth is configured.
+/// token was validated once by the guard, which refuses requests without one when auth is
+/// configured.
 fn context(parts: &Parts) -> Context {
     let mut ctx = Context::new();
+    #[cfg(feature = "smart")]
     if let Some(Authenticated(token)) = parts.extensions.get::<Authenticated>() {
         ctx = ctx.with_access(token.access_policy());
     }

@@ -1,76 +1,17 @@
 //! SMART on FHIR on the FHIR routes: the bearer token of every request is validated here, once,
 //! and every FHIR interaction is audited here with its final status.
 
-use crate::auth::{
-    AccessEvent, AuditOutcome, AuditSink, AuthError, SmartConfiguration, TokenValidator,
-    ValidatedToken, bearer_token,
-};
+use crate::auth::{AccessEvent, AuditOutcome, AuthError, ValidatedToken};
 use crate::error::FhirError;
-use crate::router::AppState;
+use crate::interaction::Interaction;
 use crate::shape::Shape;
+use crate::state::{AppState, Authenticated};
 use axum::extract::{Request, State};
-use axum::http::{HeaderMap, Method, header};
+use axum::http::Method;
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
-use fhir_facade_core::{Error, Interaction};
+use fhir_facade_core::Error;
 use std::sync::Arc;
-use tokio::sync::OnceCell;
-
-/// The token validator and what is fetched once from the first issuer.
-#[derive(Debug)]
-pub(crate) struct Guard {
-    validator: TokenValidator,
-    smart: OnceCell<SmartConfiguration>,
-}
-
-impl Guard {
-    pub(crate) fn new(validator: TokenValidator) -> Self {
-        Guard {
-            validator,
-            smart: OnceCell::new(),
-        }
-    }
-
-    /// The `/.well-known/smart-configuration` document of the first trusted issuer, fetched at
-    /// the first call and kept; a failed fetch is retried at the next call.
-    pub(crate) async fn smart_configuration(&self) -> Result<&SmartConfiguration, AuthError> {
-        self.smart
-            .get_or_try_init(|| async {
-                let issuer = self
-                    .validator
-                    .config()
-                    .issuers()
-                    .first()
-                    .ok_or_else(|| AuthError::Config("no trusted issuer".to_owned()))?;
-                self.validator.smart_configuration(issuer).await
-            })
-            .await
-    }
-
-    /// The validated token of the request's `Authorization` header.
-    async fn authenticate(&self, headers: &HeaderMap) -> Result<ValidatedToken, AuthError> {
-        let authorization = headers
-            .get(header::AUTHORIZATION)
-            .ok_or(AuthError::MissingToken)?
-            .to_str()
-            .map_err(|_| AuthError::Malformed)?;
-        self.validator.validate(bearer_token(authorization)?).await
-    }
-}
-
-/// Where access events go.
-pub(crate) struct Audit(pub(crate) Arc<dyn AuditSink>);
-
-impl std::fmt::Debug for Audit {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str("Audit")
-    }
-}
-
-/// The validated token of the request, for [`context`](crate::exchange) to turn into the
-/// request's access policy, and for auditing batch entries.
-#[derive(Debug, Clone)]
-pub(crate) struct Authenticated(pub(crate) Arc<ValidatedToken>);
 
 /// Paths anyone may read: the CapabilityStatement and the SMART discovery document. CORS
 /// preflights never get here, the CORS layer answers them.
@@ -129,7 +70,8 @@ pub(crate) fn record(
     token: Option<&ValidatedToken>,
     description: Option<String>,
 ) -> Result<(), FhirError> {
-    let (Some(audit), Some(interaction)) = (&app.audit, audited_interaction(shape, method)) else {
+    let interaction = Interaction::of_request(method, shape).and_then(Interaction::audited);
+    let (Some(audit), Some(interaction)) = (&app.audit, interaction) else {
         return Ok(());
     };
     let observer = app.base_url.as_deref().unwrap_or("fhir-facade");
@@ -146,21 +88,5 @@ pub(crate) fn record(
     audit.0.record(&event).map_err(|err| {
         tracing::error!(error = %err, "the access could not be audited");
         FhirError(Error::Internal("audit failed".to_owned()))
-    })
-}
-
-/// The interaction an access event records; `None` for paths that reach no resource
-/// (`/metadata`, the SMART document, batch, unknown paths).
-fn audited_interaction(shape: Shape<'_>, method: &Method) -> Option<Interaction> {
-    Some(match shape.interaction(method) {
-        "read" => Interaction::Read,
-        "vread" => Interaction::Vread,
-        "update" | "conditional-update" => Interaction::Update,
-        "delete" | "conditional-delete" => Interaction::Delete,
-        "create" => Interaction::Create,
-        "search-type" | "search-compartment" => Interaction::SearchType,
-        "history-instance" => Interaction::HistoryInstance,
-        "history-type" => Interaction::HistoryType,
-        _ => return None,
     })
 }

@@ -7,7 +7,7 @@
 //! | route | interaction |
 //! |---|---|
 //! | `GET /metadata` | CapabilityStatement |
-//! | `GET /.well-known/smart-configuration` | SMART discovery (with [`FhirRouterBuilder::auth`]) |
+//! | `GET /.well-known/smart-configuration` | SMART discovery (with `FhirRouterBuilder::auth`) |
 //! | `GET /{type}`, `POST /{type}/_search` | search (form body merged with the URL query) |
 //! | `GET /Patient/{id}/{type}` | search in the Patient compartment |
 //! | `GET /{type}/{id}`, `GET /{type}/{id}/_history/{vid}` | read (`If-None-Match` → 304), vread |
@@ -19,16 +19,40 @@
 //! | `POST /` | batch (a transaction is refused with a 400) |
 //!
 //! Responses are `application/fhir+json`; errors are `OperationOutcome`s, mapped in one place
-//! ([`FhirError`]). Search and history Bundles are streamed entry by entry. Of the `$operation`s only
-//! `GET /Patient/{id}/$everything` is served (paged by `_count`/`_offset`); the others answer 400.
-//! `/healthz`, `/readyz` and `/metrics` live on the top-level router ([`ops_router`],
-//! added by [`serve`]), outside the FHIR base. A binary reads where it listens, its public base
-//! and its authorization from the environment with [`ServerSettings`].
+//! ([`FhirError`]). A search or history page is fetched whole into memory, then written to the
+//! body entry by entry, so the JSON of a large page is never one buffer. Of the `$operation`s
+//! only `GET /Patient/{id}/$everything` is served (paged by `_count`/`_offset`); the others
+//! answer 400. The probes `/healthz`, `/readyz` and `/metrics` live on the top-level router
+//! ([`probes_router`], added by `serve`), outside the FHIR base. A binary reads where it
+//! listens, its public base and its authorization from the environment with `ServerSettings`.
 //!
-//! With [`FhirRouterBuilder::auth`] every route but `/metadata`, the SMART document and CORS
+//! With `FhirRouterBuilder::auth` every route but `/metadata`, the SMART document and CORS
 //! preflights needs a SMART on FHIR bearer token, validated once per request; its scopes bound
 //! every interaction (401 / 403 with RFC 6750 `WWW-Authenticate` challenges). With
-//! [`FhirRouterBuilder::audit`] each interaction on resources is recorded as an `AuditEvent`.
+//! `FhirRouterBuilder::audit` each interaction on resources is recorded as an `AuditEvent`.
+//!
+//! # Cargo features
+//!
+//! | feature | default | what it adds |
+//! |---|---|---|
+//! | `smart` | yes | the [`auth`] module (token validation, OIDC discovery, JWKS, introspection, the SMART configuration, `AuditEvent` records) and `FhirRouterBuilder::auth` / `audit` |
+//! | `server` | yes | `ServerSettings` and [`settings`], `serve`, `serve_with_shutdown`, `ShutdownConfig`, `init_tracing`; needs `smart`, as the settings read the SMART configuration |
+//!
+//! With `default-features = false` the crate is the routes alone — [`FhirRouter`],
+//! [`FhirError`], [`Probes`] — to nest in an application that serves and logs on its own,
+//! without the TLS client, JWT and logging dependencies.
+//!
+//! # Stable API
+//!
+//! These items are the public API; everything else is private to the crate.
+//!
+//! - [`FhirRouter`], [`FhirRouterBuilder`], [`CORS_ORIGINS_ENV`]: the FHIR routes.
+//! - [`FhirError`]: the error → `OperationOutcome` mapping.
+//! - [`Probes`], [`Metrics`], [`probes_router`]: liveness, readiness, draining and metrics.
+//! - `smart`: the [`auth`] module (`AuthConfig`, `TokenValidator`, `ValidatedToken`,
+//!   `SmartConfiguration`, `AuditSink`, `JsonLinesAuditSink`, `AccessEvent`, `AuthError`, …).
+//! - `server`: `ServerSettings` and the [`settings`] module's variable names, `serve`,
+//!   `serve_with_shutdown`, `ShutdownConfig`, `init_tracing`.
 //!
 //! ```
 //! use async_trait::async_trait;
@@ -71,21 +95,36 @@
 
 #![warn(missing_docs)]
 
+#[cfg(feature = "smart")]
 pub mod auth;
 mod batch;
+mod builder;
+mod capabilities;
 mod error;
 mod exchange;
+#[cfg(feature = "smart")]
 mod guard;
+mod history;
+mod interaction;
 mod observe;
-mod ops;
+mod operations;
+mod probes;
+mod read;
 mod response;
 mod router;
+mod search;
+#[cfg(feature = "server")]
 mod server;
+#[cfg(feature = "server")]
 pub mod settings;
 mod shape;
+mod state;
+mod write;
 
+pub use builder::{CORS_ORIGINS_ENV, FhirRouter, FhirRouterBuilder};
 pub use error::FhirError;
-pub use ops::{Metrics, Ops, ops_router};
-pub use router::{CORS_ORIGINS_ENV, FhirRouter, FhirRouterBuilder};
+pub use probes::{Metrics, Probes, probes_router};
+#[cfg(feature = "server")]
 pub use server::{ShutdownConfig, init_tracing, serve, serve_with_shutdown};
+#[cfg(feature = "server")]
 pub use settings::ServerSettings;

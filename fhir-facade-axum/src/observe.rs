@@ -1,15 +1,14 @@
 //! The middleware every FHIR request passes: request id, span, `Allow` on 405, metrics and the
-//! access log; and the guard that keeps `$operation` paths from reaching `/{type}/{id}`.
+//! access log.
 
-use crate::error::FhirError;
 use crate::exchange::X_REQUEST_ID;
-use crate::router::AppState;
+use crate::interaction::{Interaction, allowed_methods};
 use crate::shape::Shape;
+use crate::state::AppState;
 use axum::extract::{Request, State};
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::middleware::Next;
-use axum::response::{IntoResponse, Response};
-use fhir_facade_core::Error;
+use axum::response::Response;
 use std::hash::{BuildHasher, Hasher};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Instant;
@@ -35,7 +34,7 @@ pub(crate) async fn observe(
     let path = request.uri().path().to_owned();
     let shape = Shape::parse(&path);
     let method = request.method().clone();
-    let interaction = shape.interaction(&method);
+    let interaction = Interaction::name_of(&method, shape);
     // Only served types become label values: a client must not be able to mint new series.
     let resource_type = shape
         .resource_type()
@@ -51,8 +50,7 @@ pub(crate) async fn observe(
     );
     let mut response = next.run(request).instrument(span.clone()).await;
     if response.status() == StatusCode::METHOD_NOT_ALLOWED {
-        let allowed: Vec<String> = shape
-            .allowed_methods(&app.facade)
+        let allowed: Vec<String> = allowed_methods(shape, &app.facade)
             .iter()
             .map(|m| m.to_string())
             .collect();
@@ -64,7 +62,7 @@ pub(crate) async fn observe(
     let status = response.status().as_u16();
     let elapsed = started.elapsed();
     span.record("status", status);
-    app.ops
+    app.probes
         .metrics()
         .observe_request(interaction, resource_type, status, elapsed);
     span.in_scope(|| {
@@ -75,25 +73,6 @@ pub(crate) async fn observe(
         );
     });
     response
-}
-
-/// `$operation`s other than `Patient/[id]/$everything` are not served; without this guard
-/// `Patient/$validate` would be read as the resource with id `$validate`.
-pub(crate) async fn reject_operations(request: Request, next: Next) -> Response {
-    match Shape::parse(request.uri().path()) {
-        Shape::Operation(_) if is_everything(request.uri().path()) => next.run(request).await,
-        Shape::Operation(operation) => FhirError(Error::BadRequest(format!(
-            "the operation {operation} is not supported"
-        )))
-        .into_response(),
-        _ => next.run(request).await,
-    }
-}
-
-/// `…/Patient/[id]/$everything`, the one operation served (by the compartment route).
-fn is_everything(path: &str) -> bool {
-    let segments: Vec<&str> = path.split('/').filter(|s| !s.is_empty()).collect();
-    matches!(segments.as_slice(), [.., "Patient", id, "$everything"] if !id.starts_with('$'))
 }
 
 /// A client's id is echoed only when it is short visible ASCII, so it cannot forge log lines.

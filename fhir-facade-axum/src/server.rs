@@ -1,7 +1,7 @@
-//! A ready server for examples and simple deployments: logging, operations routes and graceful
+//! A ready server for examples and simple deployments: logging, probes routes and graceful
 //! shutdown.
 
-use crate::ops::{Ops, ops_router};
+use crate::probes::{Probes, probes_router};
 use axum::Router;
 use std::future::Future;
 use std::net::SocketAddr;
@@ -25,49 +25,49 @@ impl Default for ShutdownConfig {
     }
 }
 
-/// Serves `router` and the [`ops_router`] on `listen_addr` until SIGTERM or Ctrl-C.
+/// Serves `router` and the [`probes_router`] on `listen_addr` until SIGTERM or Ctrl-C.
 ///
 /// On the signal, readiness turns false at once; after `shutdown.drain` the listener closes and
 /// the function returns once the requests in flight are answered.
 ///
 /// ```no_run
-/// use fhir_facade_axum::{FhirRouter, Ops, ShutdownConfig, init_tracing, serve};
+/// use fhir_facade_axum::{FhirRouter, Probes, ShutdownConfig, init_tracing, serve};
 /// use fhir_facade_core::Facade;
 /// use std::time::Duration;
 ///
 /// # async fn run(facade: Facade) -> std::io::Result<()> {
 /// init_tracing().ok();
 /// // A real check would ping the database.
-/// let ops = Ops::new().readiness_check(|| async { true });
-/// let fhir = FhirRouter::builder(facade).ops(ops.clone()).build();
+/// let probes = Probes::new().readiness_check(|| async { true });
+/// let fhir = FhirRouter::builder(facade).probes(probes.clone()).build();
 /// let app = axum::Router::new().nest("/fhir", fhir);
 /// let drain = Duration::from_secs(10);
-/// serve(app, "0.0.0.0:8080".parse().unwrap(), ops, ShutdownConfig { drain }).await
+/// serve(app, "0.0.0.0:8080".parse().unwrap(), probes, ShutdownConfig { drain }).await
 /// # }
 /// ```
 pub async fn serve(
     router: Router,
     listen_addr: SocketAddr,
-    ops: Ops,
+    probes: Probes,
     shutdown: ShutdownConfig,
 ) -> std::io::Result<()> {
     let listener = TcpListener::bind(listen_addr).await?;
     tracing::info!(%listen_addr, "listening");
-    serve_with_shutdown(listener, router, ops, shutdown, termination()).await
+    serve_with_shutdown(listener, router, probes, shutdown, termination()).await
 }
 
 /// [`serve`] on a bound listener, stopping when `signal` completes instead of on a process signal.
 pub async fn serve_with_shutdown(
     listener: TcpListener,
     router: Router,
-    ops: Ops,
+    probes: Probes,
     shutdown: ShutdownConfig,
     signal: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
-    let app = router.merge(ops_router(&ops));
+    let app = router.merge(probes_router(&probes));
     let drained = async move {
         signal.await;
-        ops.start_draining();
+        probes.start_draining();
         tracing::info!(
             drain_ms = shutdown.drain.as_millis() as u64,
             "shutting down: draining"

@@ -11,7 +11,7 @@
 //! Only configuration is read here; nothing a second replica would need is kept.
 
 use crate::auth::{AuthConfig, JsonLinesAuditSink, TokenValidator};
-use crate::{FhirRouter, Ops, ShutdownConfig};
+use crate::{FhirRouter, Probes, ShutdownConfig};
 use axum::Router;
 use fhir_facade_core::{Error, Facade};
 use std::fs::{File, OpenOptions};
@@ -66,9 +66,9 @@ impl ServerSettings {
     ///
     /// Fails on a listen address that does not parse, a base URL that is not `http(s)://`, an
     /// invalid SMART configuration, or an issuer with no audience to check tokens against
-    /// (neither `FHIR_FACADE_OIDC_AUDIENCE` nor `FHIR_FACADE_BASE_URL` set).
+    /// (neither `FHIR_FACADE_OIDC_AUDIENCE` nor `FHIR_FACADE_BASE_URL` set), each an
+    /// [`Error::Config`].
     pub fn from_lookup(lookup: impl Fn(&str) -> Option<String>) -> Result<Self, Error> {
-        let config = |message: String| Error::Internal(message);
         let value = |name: &str| {
             lookup(name)
                 .map(|v| v.trim().to_owned())
@@ -76,7 +76,7 @@ impl ServerSettings {
         };
         let listen = match value(LISTEN_ENV) {
             Some(addr) => addr.parse().map_err(|_| {
-                config(format!(
+                Error::Config(format!(
                     "{LISTEN_ENV}: {addr:?} is not a socket address (host:port)"
                 ))
             })?,
@@ -86,12 +86,12 @@ impl ServerSettings {
         if let Some(base) = &base_url
             && !(base.starts_with("https://") || base.starts_with("http://"))
         {
-            return Err(config(format!(
+            return Err(Error::Config(format!(
                 "{BASE_URL_ENV}: {base:?} is not an http(s) URL"
             )));
         }
         let auth = AuthConfig::from_lookup(base_url.as_deref().unwrap_or_default(), &lookup)
-            .map_err(|e| config(e.to_string()))?;
+            .map_err(|e| Error::Config(e.to_string()))?;
         Ok(ServerSettings {
             listen,
             base_url,
@@ -101,16 +101,18 @@ impl ServerSettings {
     }
 
     /// The application: the FHIR API of `facade` under [`FHIR_PATH`], with authorization and
-    /// audit as configured, recording into `ops`. Logs a warning when the API is open.
-    pub fn router(&self, facade: Facade, ops: &Ops) -> Result<Router, Error> {
+    /// audit as configured, recording into `probes`. Logs a warning when the API is open.
+    ///
+    /// A configuration that cannot be used (a CORS origin, the auth settings, the audit file) is
+    /// an [`Error::Config`].
+    pub fn router(&self, facade: Facade, probes: &Probes) -> Result<Router, Error> {
         let mut fhir = FhirRouter::builder(facade)
             .base_url(self.base_url.clone())
-            .ops(ops.clone())
+            .probes(probes.clone())
             .cors_origins_from_env()?;
         match &self.auth {
             Some(auth) => {
-                let validator = TokenValidator::new(auth.clone())
-                    .map_err(|e| Error::Internal(e.to_string()))?;
+                let validator = TokenValidator::new(auth.clone())?;
                 fhir = fhir.auth(validator);
                 tracing::info!(issuers = ?auth.issuers(), "SMART authorization enforced");
             }
@@ -123,23 +125,21 @@ impl ServerSettings {
                 .create(true)
                 .append(true)
                 .open(path)
-                .map_err(|e| {
-                    Error::Internal(format!("{AUDIT_FILE_ENV}: {}: {e}", path.display()))
-                })?;
+                .map_err(|e| Error::Config(format!("{AUDIT_FILE_ENV}: {}: {e}", path.display())))?;
             fhir = fhir.audit(Arc::new(JsonLinesAuditSink::new(file)));
         }
         Ok(Router::new().nest(FHIR_PATH, fhir.build()))
     }
 
-    /// Serves [`router`](Self::router) and the operations routes on [`listen`](Self::listen)
+    /// Serves [`router`](Self::router) and the probes routes on [`listen`](Self::listen)
     /// until SIGTERM or Ctrl-C, draining as [`ShutdownConfig::default`] says.
     pub async fn serve(
         &self,
         facade: Facade,
-        ops: Ops,
+        probes: Probes,
     ) -> Result<(), Box<dyn std::error::Error + Send + Sync>> {
-        let app = self.router(facade, &ops)?;
-        crate::serve(app, self.listen, ops, ShutdownConfig::default()).await?;
+        let app = self.router(facade, &probes)?;
+        crate::serve(app, self.listen, probes, ShutdownConfig::default()).await?;
         Ok(())
     }
 }
@@ -175,6 +175,7 @@ mod tests {
     fn bad_listen_addresses_are_reported() {
         let err = settings(&[(LISTEN_ENV, "localhost")]).unwrap_err();
         assert!(err.to_string().contains(LISTEN_ENV));
+        assert!(matches!(err, Error::Config(_)));
     }
 
     #[test]

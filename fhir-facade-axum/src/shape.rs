@@ -1,11 +1,30 @@
-//! The FHIR REST path shapes (http.html), read from a path below the base.
+//! The FHIR REST path shapes (http.html), read from a path below the base, and the axum path
+//! pattern of each.
 //!
-//! The router dispatches with axum routes; this classification names the interaction for logs and
-//! metrics, computes `Allow` for a 405 from what the provider declares, stops `$operation` paths
-//! before they reach `/{type}/{id}`, and routes batch entries.
+//! HTTP requests are matched by axum's router; the middleware, the guard and batch entries need
+//! the same classification from a bare path, to find the interaction, the
+//! resource type and id, and to stop `$operation` paths before they reach `/{type}/{id}`.
 
-use axum::http::Method;
-use fhir_facade_core::{Facade, Interaction};
+/// `[base]`
+pub(crate) const ROOT: &str = "/";
+/// `[base]/metadata`
+pub(crate) const METADATA: &str = "/metadata";
+/// `[base]/.well-known/smart-configuration`
+pub(crate) const SMART_CONFIGURATION: &str = "/.well-known/smart-configuration";
+/// `[base]/[type]`
+pub(crate) const TYPE: &str = "/{type}";
+/// `[base]/[type]/_search`
+pub(crate) const SEARCH: &str = "/{type}/_search";
+/// `[base]/[type]/_history`
+pub(crate) const TYPE_HISTORY: &str = "/{type}/_history";
+/// `[base]/[type]/[id]`
+pub(crate) const INSTANCE: &str = "/{type}/{id}";
+/// `[base]/[type]/[id]/_history`
+pub(crate) const INSTANCE_HISTORY: &str = "/{type}/{id}/_history";
+/// `[base]/[type]/[id]/_history/[vid]`
+pub(crate) const VERSION: &str = "/{type}/{id}/_history/{vid}";
+/// `[base]/[compartment type]/[id]/[type]`, also `Patient/[id]/$everything`.
+pub(crate) const COMPARTMENT: &str = "/{compartment}/{id}/{type}";
 
 /// Where a path points, relative to the FHIR base.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -76,7 +95,8 @@ impl<'a> Shape<'a> {
         }
     }
 
-    /// The id of the resource the request is about, when it names one.
+    /// The id of the resource the request is about, when it names one (for the audit).
+    #[cfg(feature = "smart")]
     pub(crate) fn id(self) -> Option<&'a str> {
         match self {
             Shape::Instance(_, id) | Shape::InstanceHistory(_, id) | Shape::Version(_, id, _) => {
@@ -86,76 +106,22 @@ impl<'a> Shape<'a> {
         }
     }
 
-    /// The interaction's name for logs and metrics (`conditional-update`, `search-compartment`
-    /// and `batch` besides the CapabilityStatement codes).
-    pub(crate) fn interaction(self, method: &Method) -> &'static str {
-        let m = method.as_str();
-        match (self, m) {
-            (Shape::Root, "POST") => "batch",
-            (Shape::Metadata, "GET" | "HEAD") => "capabilities",
-            (Shape::SmartConfiguration, "GET" | "HEAD") => "smart-configuration",
-            (Shape::Type(_), "GET" | "HEAD") | (Shape::Search(_), "POST") => "search-type",
-            (Shape::Type(_), "POST") => "create",
-            (Shape::Type(_), "PUT") => "conditional-update",
-            (Shape::Type(_), "DELETE") => "conditional-delete",
-            (Shape::TypeHistory(_), "GET" | "HEAD") => "history-type",
-            (Shape::Instance(..), "GET" | "HEAD") => "read",
-            (Shape::Instance(..), "PUT") => "update",
-            (Shape::Instance(..), "DELETE") => "delete",
-            (Shape::InstanceHistory(..), "GET" | "HEAD") => "history-instance",
-            (Shape::Version(..), "GET" | "HEAD") => "vread",
-            (Shape::Compartment(..), "GET" | "HEAD") => "search-compartment",
-            (Shape::Operation(_), _) => "operation",
-            _ => "unknown",
-        }
-    }
-
-    /// The methods this path answers for the provider behind it, for `Allow`.
-    pub(crate) fn allowed_methods(self, facade: &Facade) -> Vec<Method> {
-        let declares = |t: &str, wanted: &[Interaction]| {
-            facade.provider(t).is_ok_and(|p| {
-                let declared = p.interactions();
-                wanted.iter().all(|i| declared.contains(*i))
-            })
-        };
-        let candidates: Vec<(Method, bool)> = match self {
-            Shape::Root => vec![(Method::POST, true)],
-            Shape::Metadata | Shape::SmartConfiguration => vec![(Method::GET, true)],
-            Shape::Type(t) => vec![
-                (Method::GET, declares(t, &[Interaction::SearchType])),
-                (Method::POST, declares(t, &[Interaction::Create])),
-                (
-                    Method::PUT,
-                    declares(t, &[Interaction::Update, Interaction::SearchType]),
-                ),
-                (
-                    Method::DELETE,
-                    declares(t, &[Interaction::Delete, Interaction::SearchType]),
-                ),
-            ],
-            Shape::Search(t) => vec![(Method::POST, declares(t, &[Interaction::SearchType]))],
-            Shape::TypeHistory(t) => {
-                vec![(Method::GET, declares(t, &[Interaction::HistoryType]))]
-            }
-            Shape::Instance(t, _) => vec![
-                (Method::GET, declares(t, &[Interaction::Read])),
-                (Method::PUT, declares(t, &[Interaction::Update])),
-                (Method::DELETE, declares(t, &[Interaction::Delete])),
-            ],
-            Shape::InstanceHistory(t, _) => {
-                vec![(Method::GET, declares(t, &[Interaction::HistoryInstance]))]
-            }
-            Shape::Version(t, _, _) => vec![(Method::GET, declares(t, &[Interaction::Vread]))],
-            Shape::Compartment(c, _, t) => vec![(
-                Method::GET,
-                c == "Patient" && declares(t, &[Interaction::SearchType]),
-            )],
-            Shape::Operation(_) | Shape::Unknown => Vec::new(),
-        };
-        candidates
-            .into_iter()
-            .filter_map(|(method, allowed)| allowed.then_some(method))
-            .collect()
+    /// The axum path pattern that matches this shape, for the interaction
+    /// table; `None` for what no route matches.
+    pub(crate) fn pattern(self) -> Option<&'static str> {
+        Some(match self {
+            Shape::Root => ROOT,
+            Shape::Metadata => METADATA,
+            Shape::SmartConfiguration => SMART_CONFIGURATION,
+            Shape::Type(_) => TYPE,
+            Shape::Search(_) => SEARCH,
+            Shape::TypeHistory(_) => TYPE_HISTORY,
+            Shape::Instance(..) => INSTANCE,
+            Shape::InstanceHistory(..) => INSTANCE_HISTORY,
+            Shape::Version(..) => VERSION,
+            Shape::Compartment(..) => COMPARTMENT,
+            Shape::Operation(_) | Shape::Unknown => return None,
+        })
     }
 }
 
@@ -171,6 +137,7 @@ mod tests {
             Shape::parse("/.well-known/smart-configuration"),
             Shape::SmartConfiguration
         );
+        #[cfg(feature = "smart")]
         assert_eq!(Shape::parse("/Patient/1/_history").id(), Some("1"));
         assert_eq!(Shape::parse("/Patient"), Shape::Type("Patient"));
         assert_eq!(Shape::parse("/Patient/_search"), Shape::Search("Patient"));

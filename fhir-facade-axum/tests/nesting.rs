@@ -66,7 +66,7 @@ async fn every_link_carries_the_nested_base() {
     assert_eq!(reply.status, StatusCode::CREATED);
     assert_eq!(
         reply.header("location"),
-        Some(format!("{BASE}/Patient/new3/_history/1").as_str())
+        Some(format!("{BASE}/Patient/3/_history/1").as_str())
     );
 
     let reply = send(
@@ -100,12 +100,9 @@ async fn batch_at_the_nested_base_answers_with_it() {
     let bundle = reply.json();
     assert_eq!(
         bundle["entry"][0]["response"]["location"],
-        format!("{BASE}/Patient/new3/_history/1")
+        format!("{BASE}/Patient/3/_history/1")
     );
-    assert_eq!(
-        bundle["entry"][0]["fullUrl"],
-        format!("{BASE}/Patient/new3")
-    );
+    assert_eq!(bundle["entry"][0]["fullUrl"], format!("{BASE}/Patient/3"));
     assert_eq!(bundle["entry"][1]["fullUrl"], format!("{BASE}/Patient/p1"));
 }
 
@@ -122,7 +119,7 @@ async fn unknown_routes_under_the_nest_are_operation_outcomes() {
 
 #[tokio::test]
 async fn a_configured_base_wins() {
-    let fhir = FhirRouter::builder(facade(Memory::with(&["p1"])))
+    let fhir = FhirRouter::builder(facade(memory_patients(&["p1"])))
         .base_url(Some("https://public.example/r4/".to_owned()))
         .build();
     let app = Router::new().nest("/internal", fhir);

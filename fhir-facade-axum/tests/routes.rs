@@ -205,11 +205,11 @@ async fn create_is_201_with_location_etag_and_the_resource() {
     assert_eq!(reply.header("content-type"), Some(FHIR_JSON));
     assert_eq!(
         reply.header("location"),
-        Some("http://localhost/Patient/new3/_history/1")
+        Some("http://localhost/Patient/3/_history/1")
     );
     assert_eq!(reply.header("etag"), Some("W/\"1\""));
     assert_eq!(reply.header("last-modified"), Some(LAST_MODIFIED));
-    assert_eq!(reply.json()["id"], "new3");
+    assert_eq!(reply.json()["id"], "3");
 }
 
 #[tokio::test]
@@ -272,7 +272,7 @@ async fn bodies_that_are_not_json_are_400_and_not_resources_are_422() {
 
 #[tokio::test]
 async fn bodies_over_the_limit_are_413() {
-    let app = FhirRouter::builder(facade(Memory::with(&[])))
+    let app = FhirRouter::builder(facade(memory_patients(&[])))
         .body_limit(64)
         .build();
     let big = json!({"resourceType": "Patient", "text": "x".repeat(200)});
@@ -495,7 +495,7 @@ async fn compartment_search_passes_the_compartment() {
         Ok(Default::default())
     });
     let facade = fhir_facade_core::Facade::builder()
-        .provider(Memory::with(&["p1"]))
+        .provider(memory_patients(&["p1"]))
         .provider(observations)
         .build()
         .unwrap();
@@ -588,7 +588,7 @@ async fn batch_runs_every_entry_on_its_own() {
     );
     assert_eq!(
         entries[2]["response"]["location"],
-        "http://localhost/Patient/new3/_history/1"
+        "http://localhost/Patient/3/_history/1"
     );
     assert_eq!(entries[3]["resource"]["type"], "searchset");
 }
@@ -662,7 +662,7 @@ async fn cors_allows_any_origin_by_default() {
 
 #[tokio::test]
 async fn cors_origins_can_be_listed() {
-    let app = FhirRouter::builder(facade(Memory::with(&["p1"])))
+    let app = FhirRouter::builder(facade(memory_patients(&["p1"])))
         .cors_origins(["https://ok.example".parse().unwrap()])
         .build();
     let from = |origin: &'static str| {

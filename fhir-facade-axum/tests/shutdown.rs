@@ -3,13 +3,30 @@
 
 mod common;
 
+use async_trait::async_trait;
 use axum::Router;
 use common::*;
-use fhir_facade_axum::{FhirRouter, Ops, ShutdownConfig, serve_with_shutdown};
+use fhir_facade_axum::{FhirRouter, Probes, ShutdownConfig, serve_with_shutdown};
+use fhir_facade_core::{Context, MemoryProvider, Resource, ResourceProvider, Result};
 use std::net::SocketAddr;
 use std::time::Duration;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
+
+/// Patients whose every read takes 300 ms, longer than the drain.
+struct SlowPatients(MemoryProvider);
+
+#[async_trait]
+impl ResourceProvider for SlowPatients {
+    fn resource_type(&self) -> &str {
+        self.0.resource_type()
+    }
+
+    async fn read(&self, id: &str, ctx: &Context) -> Result<Resource> {
+        tokio::time::sleep(Duration::from_millis(300)).await;
+        self.0.read(id, ctx).await
+    }
+}
 
 /// One HTTP/1.1 GET on its own connection; the status code.
 async fn status_of(addr: SocketAddr, path: &str) -> std::io::Result<u16> {
@@ -31,14 +48,16 @@ async fn status_of(addr: SocketAddr, path: &str) -> std::io::Result<u16> {
 async fn in_flight_requests_finish_and_the_listener_closes_after_the_drain() {
     let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();
-    let ops = Ops::new();
-    let slow = Memory::with(&["p1"]).slow(Duration::from_millis(300));
-    let fhir = FhirRouter::builder(facade(slow)).ops(ops.clone()).build();
+    let probes = Probes::new();
+    let slow = SlowPatients(memory_patients(&["p1"]));
+    let fhir = FhirRouter::builder(facade(slow))
+        .probes(probes.clone())
+        .build();
     let (trigger, signal) = tokio::sync::oneshot::channel::<()>();
     let server = tokio::spawn(serve_with_shutdown(
         listener,
         Router::new().nest("/fhir", fhir),
-        ops,
+        probes,
         // Shorter than a request, so requests outlive the listener and must still finish.
         ShutdownConfig {
             drain: Duration::from_millis(200),

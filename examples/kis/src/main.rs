@@ -11,7 +11,7 @@
 //! `FHIR_FACADE_OIDC_*`, `FHIR_FACADE_AUDIT_FILE` and `FHIR_FACADE_CORS_ORIGINS`
 //! ([`ServerSettings`]).
 
-use fhir_facade_axum::{Ops, ServerSettings, init_tracing};
+use fhir_facade_axum::{Probes, ServerSettings, init_tracing};
 use kis_facade::KisError;
 use kis_facade::server::KisDatabase;
 
@@ -91,12 +91,12 @@ async fn main() -> Result<(), BoxError> {
         Command::Serve => {
             let settings = ServerSettings::from_env()?;
             let facade = db.facade(backend)?;
-            let ops = Ops::new().readiness_check(move || {
+            let probes = Probes::new().readiness_check(move || {
                 let db = db.clone();
                 async move { db.ping().await }
             });
             tracing::info!(listen = %settings.listen, ?backend, "serving the KIS facade");
-            settings.serve(facade, ops).await
+            settings.serve(facade, probes).await
         }
     }
 }

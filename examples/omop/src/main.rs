@@ -12,7 +12,7 @@
 use std::path::PathBuf;
 use std::process::ExitCode;
 
-use fhir_facade_axum::{Ops, ServerSettings};
+use fhir_facade_axum::{Probes, ServerSettings};
 use omop_facade::load::{CsvDir, load_mssql, load_postgres, load_sqlite, sqlite_writer};
 use omop_facade::mapping::CdmLocation;
 use omop_facade::{CDM_SCHEMA_ENV, DATABASE_URL_ENV, demo, open, sqlite_read_only_url};
@@ -118,7 +118,7 @@ async fn serve() -> Result<(), BoxError> {
         )
     });
     print_examples(&base);
-    settings.serve(facade, Ops::new()).await
+    settings.serve(facade, Probes::new()).await
 }
 
 #[tokio::main]

@@ -61,10 +61,11 @@ pub enum AuthError {
 }
 
 impl From<AuthError> for fhir_facade_core::Error {
-    /// Configuration errors are the server's fault (500); everything else is the client's (401).
+    /// Configuration errors are the server's fault ([`Config`](fhir_facade_core::Error::Config),
+    /// 500); everything else is the client's (401).
     fn from(err: AuthError) -> Self {
         match err {
-            AuthError::Config(message) => fhir_facade_core::Error::Internal(message),
+            AuthError::Config(message) => fhir_facade_core::Error::Config(message),
             other => fhir_facade_core::Error::Unauthorized(other.to_string()),
         }
     }

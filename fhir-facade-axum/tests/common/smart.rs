@@ -1,7 +1,7 @@
 //! A SMART-protected router over Patient, Observation and Condition, and tokens for it.
 
 use super::idp::{AUDIENCE, Idp, now, rsa_key, sign};
-use super::{Memory, Rows, send};
+use super::{memory, memory_patients, send};
 use axum::Router;
 use axum::body::Body;
 use axum::http::Request;
@@ -19,12 +19,12 @@ pub fn facade() -> Facade {
                "code": {"text": "x"}, "subject": {"reference": format!("Patient/{patient}")}})
     };
     Facade::builder()
-        .provider(Memory::with(&["p1", "p2"]))
-        .provider(Rows::new(
+        .provider(memory_patients(&["p1", "p2"]))
+        .provider(memory(
             "Observation",
             vec![observation("o1", "p1"), observation("o2", "p2")],
         ))
-        .provider(Rows::new(
+        .provider(memory(
             "Condition",
             vec![json!({"resourceType": "Condition", "id": "c1",
                         "subject": {"reference": "Patient/p1"}})],

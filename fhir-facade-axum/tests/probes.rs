@@ -1,20 +1,22 @@
-//! `/healthz`, `/readyz` and `/metrics`.
+//! The probes: `/healthz`, `/readyz` and `/metrics`.
 
 mod common;
 
 use axum::Router;
 use axum::http::StatusCode;
 use common::*;
-use fhir_facade_axum::{FhirRouter, Ops, ops_router};
+use fhir_facade_axum::{FhirRouter, Probes, probes_router};
 use prometheus_client::metrics::gauge::Gauge;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 
-fn app(ops: &Ops) -> Router {
-    let fhir = FhirRouter::builder(facade(Memory::with(&["p1"])))
-        .ops(ops.clone())
+fn app(probes: &Probes) -> Router {
+    let fhir = FhirRouter::builder(facade(memory_patients(&["p1"])))
+        .probes(probes.clone())
         .build();
-    Router::new().nest("/fhir", fhir).merge(ops_router(ops))
+    Router::new()
+        .nest("/fhir", fhir)
+        .merge(probes_router(probes))
 }
 
 fn counter(metrics: &str, line_start: &str) -> f64 {
@@ -27,8 +29,8 @@ fn counter(metrics: &str, line_start: &str) -> f64 {
 
 #[tokio::test]
 async fn metrics_count_requests_by_interaction_type_and_status() {
-    let ops = Ops::new();
-    let app = app(&ops);
+    let probes = Probes::new();
+    let app = app(&probes);
     let series = r#"fhir_requests_total{interaction="read",resource_type="Patient",status="200"}"#;
     let before = counter(
         &String::from_utf8(get(&app, "/metrics").await.body).unwrap(),
@@ -62,12 +64,13 @@ async fn metrics_count_requests_by_interaction_type_and_status() {
 
 #[tokio::test]
 async fn adapters_can_register_their_own_metrics() {
-    let ops = Ops::new();
+    let probes = Probes::new();
     let pool = Gauge::<i64>::default();
-    ops.metrics()
+    probes
+        .metrics()
         .register("db_pool_connections", "Open connections", pool.clone());
     pool.set(7);
-    let text = String::from_utf8(get(&app(&ops), "/metrics").await.body).unwrap();
+    let text = String::from_utf8(get(&app(&probes), "/metrics").await.body).unwrap();
     assert!(text.contains("db_pool_connections 7"), "{text}");
 }
 
@@ -75,11 +78,11 @@ async fn adapters_can_register_their_own_metrics() {
 async fn liveness_and_readiness() {
     let database_up = Arc::new(AtomicBool::new(true));
     let up = database_up.clone();
-    let ops = Ops::new().readiness_check(move || {
+    let probes = Probes::new().readiness_check(move || {
         let up = up.clone();
         async move { up.load(Ordering::SeqCst) }
     });
-    let app = app(&ops);
+    let app = app(&probes);
     assert_eq!(get(&app, "/healthz").await.status, StatusCode::OK);
     assert_eq!(get(&app, "/readyz").await.status, StatusCode::OK);
     database_up.store(false, Ordering::SeqCst);
@@ -89,12 +92,12 @@ async fn liveness_and_readiness() {
     );
     assert_eq!(get(&app, "/healthz").await.status, StatusCode::OK);
     database_up.store(true, Ordering::SeqCst);
-    ops.start_draining();
+    probes.start_draining();
     assert_eq!(
         get(&app, "/readyz").await.status,
         StatusCode::SERVICE_UNAVAILABLE
     );
-    // Operational routes stay outside the FHIR base.
+    // The probes stay outside the FHIR base.
     assert_eq!(
         get(&app, "/fhir/healthz").await.status,
         StatusCode::NOT_FOUND
@@ -102,12 +105,12 @@ async fn liveness_and_readiness() {
 }
 
 #[tokio::test]
-async fn ops_routes_merge_with_a_router_at_the_root() {
-    let ops = Ops::new();
-    let fhir = FhirRouter::builder(facade(Memory::with(&["p1"])))
-        .ops(ops.clone())
+async fn the_probes_merge_with_a_router_at_the_root() {
+    let probes = Probes::new();
+    let fhir = FhirRouter::builder(facade(memory_patients(&["p1"])))
+        .probes(probes.clone())
         .build();
-    let app = fhir.merge(ops_router(&ops));
+    let app = fhir.merge(probes_router(&probes));
     assert_eq!(get(&app, "/metrics").await.status, StatusCode::OK);
     assert_eq!(get(&app, "/healthz").await.status, StatusCode::OK);
     assert_eq!(get(&app, "/Patient/p1").await.status, StatusCode::OK);

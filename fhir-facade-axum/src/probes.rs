@@ -1,4 +1,4 @@
-//! Operations: liveness, readiness and draining, and Prometheus metrics.
+//! Probes: liveness, readiness and draining, and Prometheus metrics (not FHIR `$operation`s).
 
 use axum::Router;
 use axum::extract::State;
@@ -108,28 +108,28 @@ impl Metrics {
 
 type ReadinessCheck = Arc<dyn Fn() -> Pin<Box<dyn Future<Output = bool> + Send>> + Send + Sync>;
 
-/// The operational state shared by the FHIR router, [`ops_router`] and [`serve`](crate::serve):
+/// The operational state shared by the FHIR router, [`probes_router`] and [`serve`](crate::serve):
 /// metrics, the readiness check and whether the server is draining.
 #[derive(Clone, Default)]
-pub struct Ops {
+pub struct Probes {
     metrics: Metrics,
     readiness: Option<ReadinessCheck>,
     draining: Arc<AtomicBool>,
 }
 
-impl fmt::Debug for Ops {
+impl fmt::Debug for Probes {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("Ops")
+        f.debug_struct("Probes")
             .field("readiness_check", &self.readiness.is_some())
             .field("draining", &self.is_draining())
             .finish_non_exhaustive()
     }
 }
 
-impl Ops {
+impl Probes {
     /// Fresh metrics, ready unless draining.
     pub fn new() -> Self {
-        Ops::default()
+        Probes::default()
     }
 
     /// The check `/readyz` runs, such as a database ping; the server is ready when it answers
@@ -173,33 +173,33 @@ impl Ops {
 
 /// `/healthz` (liveness), `/readyz` (readiness) and `/metrics` (Prometheus), for the top-level
 /// router rather than the FHIR base.
-pub fn ops_router(ops: &Ops) -> Router {
+pub fn probes_router(probes: &Probes) -> Router {
     Router::new()
         .route("/healthz", get(healthz))
         .route("/readyz", get(readyz))
         .route("/metrics", get(metrics))
-        .with_state(ops.clone())
+        .with_state(probes.clone())
 }
 
 async fn healthz() -> &'static str {
     "ok"
 }
 
-async fn readyz(State(ops): State<Ops>) -> Response {
-    if ops.is_ready().await {
+async fn readyz(State(probes): State<Probes>) -> Response {
+    if probes.is_ready().await {
         (StatusCode::OK, "ready").into_response()
     } else {
         (StatusCode::SERVICE_UNAVAILABLE, "not ready").into_response()
     }
 }
 
-async fn metrics(State(ops): State<Ops>) -> Response {
+async fn metrics(State(probes): State<Probes>) -> Response {
     (
         [(
             header::CONTENT_TYPE,
             "application/openmetrics-text; version=1.0.0; charset=utf-8",
         )],
-        ops.metrics.encode(),
+        probes.metrics.encode(),
     )
         .into_response()
 }
