@@ -23,7 +23,7 @@ use fhir_facade_tests::contract::checks::{self, capability};
 use fhir_facade_tests::contract::clients::{self, ClientSearch};
 use fhir_facade_tests::contract::server::Server;
 use fhir_facade_tests::contract::smart::{self, Compartment, Signer};
-use fhir_facade_tests::contract::{Group, Http, Report, Run, fails};
+use fhir_facade_tests::contract::{Group, Http, IncludeKey, Report, Run, fails, includes};
 use fhir_facade_tests::idp::{AUDIENCE, Idp, sign_rs256, sign_rs256_unknown_key};
 use hyper::Method;
 use kis_facade::mapping::{
@@ -43,6 +43,61 @@ const FHIR_JSON: &str = "application/fhir+json";
 /// Rows of patients that are not soft-deleted.
 const LIVE: &str =
     "EXISTS (SELECT 1 FROM patient lp WHERE lp.pat_id = x.pat_id AND lp.geloescht = 0)";
+
+/// The answer key of the include checks, over the legacy tables.
+fn include_key(direct: &Direct) -> IncludeKey {
+    let db = direct.0.clone();
+    let key = IncludeKey::new(move |sql: String, id: String| {
+        let direct = Direct(db.clone());
+        async move { direct.texts(&sql, &[&id]).await }
+    });
+    // The patient of a row, when live; the rows of a patient; the case (fall) of a row.
+    let patient_of = |table: &str, key: &str| {
+        format!(
+            "SELECT p.pat_id AS v FROM {table} x JOIN patient p ON p.pat_id = x.pat_id \
+             WHERE p.geloescht = 0 AND CAST(x.{key} AS CHAR(10)) = ?"
+        )
+    };
+    let rows_of = |table: &str, key: &str| {
+        format!("SELECT x.{key} AS v FROM {table} x WHERE CAST(x.pat_id AS CHAR(10)) = ?")
+    };
+    let case_of = |table: &str, key: &str| {
+        format!(
+            "SELECT f.fall_id AS v FROM {table} x JOIN fall f ON f.fall_id = x.fall_id \
+             WHERE CAST(x.{key} AS CHAR(10)) = ?"
+        )
+    };
+    let rows_of_case = |table: &str, key: &str| {
+        format!(
+            "SELECT x.{key} AS v FROM {table} x WHERE {LIVE} AND CAST(x.fall_id AS CHAR(10)) = ?"
+        )
+    };
+    let mut key = key;
+    for (t, table, id) in [
+        ("Observation", "labor_befund", "befund_id"),
+        ("Condition", "diagnose", "diag_id"),
+        ("Encounter", "fall", "fall_id"),
+    ] {
+        for code in ["patient", "subject"] {
+            key = key
+                .include(&format!("{t}:{code}"), "Patient", &patient_of(table, id))
+                .revinclude("Patient", &format!("{t}:{code}"), &rows_of(table, id));
+        }
+    }
+    for (t, table, id) in [
+        ("Observation", "labor_befund", "befund_id"),
+        ("Condition", "diagnose", "diag_id"),
+    ] {
+        key = key
+            .include(&format!("{t}:encounter"), "Encounter", &case_of(table, id))
+            .revinclude(
+                "Encounter",
+                &format!("{t}:encounter"),
+                &rows_of_case(table, id),
+            );
+    }
+    key
+}
 
 /// Direct SQL over the legacy tables.
 struct Direct(Database);
@@ -943,7 +998,7 @@ async fn suite(label: &str, url: &str, direct: &Direct) -> Report {
         &[],
     )
     .await;
-    checks::includes(&mut run).await;
+    includes(&mut run, &include_key(direct)).await;
     checks::reads(&mut run).await;
     let live = |table: &str| format!("SELECT COUNT(*) AS v FROM {table} x WHERE {LIVE}");
     checks::paging(

@@ -17,7 +17,7 @@ use fhir_facade_tests::contract::checks::{self, capability};
 use fhir_facade_tests::contract::clients::{self, ClientSearch};
 use fhir_facade_tests::contract::server::Server;
 use fhir_facade_tests::contract::smart::{self, Compartment, Signer};
-use fhir_facade_tests::contract::{Group, Http, Report, Run};
+use fhir_facade_tests::contract::{Group, Http, IncludeKey, Report, Run, includes};
 use fhir_facade_tests::idp::{AUDIENCE, Idp, sign_rs256, sign_rs256_unknown_key};
 use omop_facade::demo::{Embedded, ensure_demo_db};
 use omop_facade::load::load_postgres;
@@ -101,6 +101,157 @@ async fn persons(db: &Direct) -> (i64, i64) {
 }
 
 /// Text ids of the rows of `sql` (its first column).
+/// The answer key of the include checks, over the CDM tables.
+fn include_key(db: &Direct) -> IncludeKey {
+    let db = db.clone();
+    let key = IncludeKey::new(move |sql: String, id: String| {
+        let db = db.clone();
+        // A union has a `?` per branch, each the id.
+        let args = vec![Arg::Text(id); sql.matches('?').count()];
+        async move { ids(&db, &sql, &args).await }
+    });
+    // Each served type as (FHIR id, person, visit, FROM … WHERE) over the CDM; Observation and
+    // the drug types are unions and filters of CDM tables, as the mapping serves them.
+    let drug = |cvx: bool| {
+        let kind = if cvx {
+            "c.vocabulary_id = 'CVX'"
+        } else {
+            "(c.vocabulary_id IS NULL OR c.vocabulary_id <> 'CVX')"
+        };
+        format!(
+            "{{s}}drug_exposure d LEFT JOIN {{s}}concept c ON c.concept_id = {} WHERE {kind}",
+            effective("d", "drug")
+        )
+    };
+    let sources: Vec<(&str, Vec<(String, &str, &str, String)>)> = vec![
+        (
+            "Encounter",
+            vec![(
+                text("v.visit_occurrence_id"),
+                "v.person_id",
+                "v.visit_occurrence_id",
+                "{s}visit_occurrence v WHERE 1 = 1".to_owned(),
+            )],
+        ),
+        (
+            "Condition",
+            vec![(
+                text("x.condition_occurrence_id"),
+                "x.person_id",
+                "x.visit_occurrence_id",
+                "{s}condition_occurrence x WHERE 1 = 1".to_owned(),
+            )],
+        ),
+        (
+            "Procedure",
+            vec![(
+                text("x.procedure_occurrence_id"),
+                "x.person_id",
+                "x.visit_occurrence_id",
+                "{s}procedure_occurrence x WHERE 1 = 1".to_owned(),
+            )],
+        ),
+        (
+            "MedicationRequest",
+            vec![(
+                text("d.drug_exposure_id"),
+                "d.person_id",
+                "d.visit_occurrence_id",
+                drug(false),
+            )],
+        ),
+        (
+            "Immunization",
+            vec![(
+                text("d.drug_exposure_id"),
+                "d.person_id",
+                "d.visit_occurrence_id",
+                drug(true),
+            )],
+        ),
+        (
+            "Observation",
+            vec![
+                (
+                    format!("'meas-' || {}", text("m.measurement_id")),
+                    "m.person_id",
+                    "m.visit_occurrence_id",
+                    "{s}measurement m WHERE 1 = 1".to_owned(),
+                ),
+                (
+                    format!("'obs-' || {}", text("o.observation_id")),
+                    "o.person_id",
+                    "o.visit_occurrence_id",
+                    "{s}observation o WHERE 1 = 1".to_owned(),
+                ),
+            ],
+        ),
+    ];
+    let union = |parts: Vec<String>| parts.join(" UNION ALL ");
+    let mut key = key;
+    for (t, tables) in &sources {
+        let patient_of = union(
+            tables
+                .iter()
+                .map(|(id, person, _, from)| {
+                    format!(
+                        "SELECT {} FROM {from} AND {id} = ? AND EXISTS \
+                         (SELECT 1 FROM {{s}}person p WHERE p.person_id = {person})",
+                        text(person)
+                    )
+                })
+                .collect(),
+        );
+        let rows_of = union(
+            tables
+                .iter()
+                .map(|(id, person, _, from)| {
+                    format!("SELECT {id} FROM {from} AND {} = ?", text(person))
+                })
+                .collect(),
+        );
+        let codes: &[&str] = if *t == "Immunization" {
+            &["patient"]
+        } else {
+            &["patient", "subject"]
+        };
+        for code in codes {
+            key = key
+                .include(&format!("{t}:{code}"), "Patient", &patient_of)
+                .revinclude("Patient", &format!("{t}:{code}"), &rows_of);
+        }
+        if matches!(
+            *t,
+            "Condition" | "Procedure" | "MedicationRequest" | "Observation"
+        ) {
+            let visit_of = union(
+                tables
+                    .iter()
+                    .map(|(id, _, visit, from)| {
+                        format!(
+                            "SELECT {} FROM {from} AND {id} = ? AND EXISTS \
+                             (SELECT 1 FROM {{s}}visit_occurrence v WHERE v.visit_occurrence_id = {visit})",
+                            text(visit)
+                        )
+                    })
+                    .collect(),
+            );
+            let rows_of_visit = union(
+                tables
+                    .iter()
+                    .map(|(id, _, visit, from)| {
+                        format!("SELECT {id} FROM {from} AND {} = ?", text(visit))
+                    })
+                    .collect(),
+            );
+            key = key
+                .include(&format!("{t}:encounter"), "Encounter", &visit_of)
+                .revinclude("Encounter", &format!("{t}:encounter"), &rows_of_visit);
+        }
+    }
+    key
+}
+
 async fn ids(db: &Direct, sql: &str, args: &[Arg]) -> Vec<String> {
     db.column::<String>(sql, args).await
 }
@@ -766,7 +917,7 @@ async fn suite(label: &str, db: &Direct, env: &[(&str, &str)]) -> Report {
         run.expect(c.id, Group::Search, c.spec, &c.query, &expected)
             .await;
     }
-    checks::includes(&mut run).await;
+    includes(&mut run, &include_key(db)).await;
     checks::reads(&mut run).await;
     let count = |sql: &'static str| async move { db.column::<i64>(sql, &[]).await[0] as usize };
     checks::paging(

@@ -10,9 +10,10 @@ use fhir_facade_core::sql::mapping::{
     CompositeMapping, DateMapping, IdKind, ParamMapping, QuantityMapping, ReferenceMapping,
     SqlSchema, StringColumn, TableMapping, TimeKind, TokenCode, TokenMapping, ValueSource,
 };
-use fhir_facade_core::translate::SqlFragment;
+use fhir_facade_core::translate::{BindValue, SqlFragment};
 use fhir_facade_core::{Error, Resource, Result};
 use fhir_facade_sqlx::{Database, Row, RowMapper, SqlProvider};
+use fhir_facade_tests::contract::IncludeKey;
 use rust_decimal::Decimal;
 use serde_json::{Value, json};
 use time::OffsetDateTime;
@@ -96,6 +97,96 @@ pub(crate) async fn load(db: &Database, ts: &str) {
             .await
             .unwrap_or_else(|e| panic!("fixture statement failed ({e}): {statement}"));
     }
+}
+
+/// The answer key of the include checks, over the fixture's tables.
+pub(crate) fn include_key(db: &Database) -> IncludeKey {
+    let db = db.clone();
+    let key = IncludeKey::new(move |sql: String, id: String| {
+        let db = db.clone();
+        async move {
+            let mut statement = SqlFragment::new();
+            let (head, tail) = sql.split_once('?').expect("one ? for the id");
+            statement.push(head);
+            statement.push_bind(BindValue::Text(id));
+            statement.push(tail);
+            let rows = db
+                .fetch_all(&statement, None)
+                .await
+                .expect("the key's SQL runs");
+            rows.iter()
+                .map(|row| row.get_str("v").expect("a text column v"))
+                .collect()
+        }
+    });
+    let patient_of = |table: &str, key: &str| {
+        format!(
+            "SELECT x.pat_id AS v FROM {table} x JOIN pat p ON p.pat_id = x.pat_id WHERE x.{key} = ?"
+        )
+    };
+    let rows_of =
+        |table: &str, key: &str| format!("SELECT {key} AS v FROM {table} WHERE pat_id = ?");
+    key.include(
+        "Observation:patient",
+        "Patient",
+        &patient_of("befund", "befund_id"),
+    )
+    .include(
+        "Observation:subject",
+        "Patient",
+        &patient_of("befund", "befund_id"),
+    )
+    .include(
+        "Condition:patient",
+        "Patient",
+        &patient_of("diagnose", "diag_id"),
+    )
+    .include(
+        "MedicationRequest:patient",
+        "Patient",
+        &patient_of("verordnung", "vo_id"),
+    )
+    .include(
+        "MedicationRequest:subject",
+        "Patient",
+        &patient_of("verordnung", "vo_id"),
+    )
+    .include(
+        "MedicationRequest:medication",
+        "Medication",
+        "SELECT m.med_id AS v FROM verordnung x JOIN medikament m ON m.med_id = x.med_id \
+             WHERE x.vo_id = ?",
+    )
+    .revinclude(
+        "Patient",
+        "Observation:patient",
+        &rows_of("befund", "befund_id"),
+    )
+    .revinclude(
+        "Patient",
+        "Observation:subject",
+        &rows_of("befund", "befund_id"),
+    )
+    .revinclude(
+        "Patient",
+        "Condition:patient",
+        &rows_of("diagnose", "diag_id"),
+    )
+    .revinclude(
+        "Patient",
+        "MedicationRequest:patient",
+        &rows_of("verordnung", "vo_id"),
+    )
+    .revinclude(
+        "Patient",
+        "MedicationRequest:subject",
+        &rows_of("verordnung", "vo_id"),
+    )
+    .revinclude(
+        "Medication",
+        "MedicationRequest:medication",
+        "SELECT vo_id AS v FROM verordnung WHERE med_id = ?",
+    )
 }
 
 /// The mappings of the four types.

@@ -31,7 +31,7 @@ use fhir_facade_sqlx::{Database, Pool};
 use faulty::{Fault, Faulty};
 use fhir_facade_tests::contract::checks as contract;
 use fhir_facade_tests::contract::clients::{self, ClientSearch};
-use fhir_facade_tests::contract::{Http, Report, Run, print};
+use fhir_facade_tests::contract::{Http, IncludeKey, Report, Run, includes, print};
 use fhir_facade_tests::idp::Idp;
 
 /// Serves `providers` on a random local port under `/fhir`; SMART-protected by `idp` when given.
@@ -80,6 +80,7 @@ async fn run_suite(
     label: &str,
     open: Vec<Arc<dyn ResourceProvider>>,
     protected: Vec<Arc<dyn ResourceProvider>>,
+    key: IncludeKey,
     external: bool,
 ) -> Report {
     let idp = Idp::start().await;
@@ -92,7 +93,7 @@ async fn run_suite(
         token: None,
     };
     checks::open_server(&mut run).await;
-    contract::includes(&mut run).await;
+    includes(&mut run, &key).await;
     contract::everything(&mut run, "p1", 3).await;
     contract::batch(&mut run, "Patient", "p1").await;
     let mut run = Run {
@@ -220,6 +221,7 @@ async fn contract_suite_postgres() {
             "cases.md fixture, PostgreSQL",
             shared(&db),
             shared(&db),
+            fixture::include_key(&db),
             true,
         )
         .await;
@@ -241,7 +243,14 @@ async fn contract_suite_postgres() {
 #[tokio::test]
 async fn contract_suite_sqlite() {
     let db = sqlite().await;
-    let report = run_suite("cases.md fixture, SQLite", shared(&db), shared(&db), true).await;
+    let report = run_suite(
+        "cases.md fixture, SQLite",
+        shared(&db),
+        shared(&db),
+        fixture::include_key(&db),
+        true,
+    )
+    .await;
     report.assert_passes();
 }
 
@@ -259,6 +268,7 @@ async fn self_test_faulty_providers() {
         "self-test: Observation ignores _count; SMART instance drops the compartment",
         with_fault(&db, Fault::IgnoresCount, &["Observation"]),
         with_fault(&db, Fault::DropsCompartment, &fixture::TYPES),
+        fixture::include_key(&db),
         false,
     )
     .await;

@@ -44,6 +44,7 @@ pub(crate) enum Arg {
 }
 
 /// Direct SQL over the OMOP tables, written with `?` placeholders and `{s}` before table names.
+#[derive(Clone)]
 pub(crate) enum Direct {
     Sqlite(sqlx::SqlitePool),
     /// PostgreSQL, with the CDM in the named schema.
