@@ -101,6 +101,24 @@ async fn persons(db: &Direct) -> (i64, i64) {
 }
 
 /// Text ids of the rows of `sql` (its first column).
+/// One CDM table a served type comes from: its FHIR id, person and visit columns, and
+/// `FROM … WHERE` of its rows.
+struct Branch {
+    id: String,
+    person: &'static str,
+    visit: &'static str,
+    from: String,
+}
+
+fn branch(id: String, person: &'static str, visit: &'static str, from: String) -> Branch {
+    Branch {
+        id,
+        person,
+        visit,
+        from,
+    }
+}
+
 /// The answer key of the include checks, over the CDM tables.
 fn include_key(db: &Direct) -> IncludeKey {
     let db = db.clone();
@@ -123,10 +141,10 @@ fn include_key(db: &Direct) -> IncludeKey {
             effective("d", "drug")
         )
     };
-    let sources: Vec<(&str, Vec<(String, &str, &str, String)>)> = vec![
+    let sources: Vec<(&str, Vec<Branch>)> = vec![
         (
             "Encounter",
-            vec![(
+            vec![branch(
                 text("v.visit_occurrence_id"),
                 "v.person_id",
                 "v.visit_occurrence_id",
@@ -135,7 +153,7 @@ fn include_key(db: &Direct) -> IncludeKey {
         ),
         (
             "Condition",
-            vec![(
+            vec![branch(
                 text("x.condition_occurrence_id"),
                 "x.person_id",
                 "x.visit_occurrence_id",
@@ -144,7 +162,7 @@ fn include_key(db: &Direct) -> IncludeKey {
         ),
         (
             "Procedure",
-            vec![(
+            vec![branch(
                 text("x.procedure_occurrence_id"),
                 "x.person_id",
                 "x.visit_occurrence_id",
@@ -153,7 +171,7 @@ fn include_key(db: &Direct) -> IncludeKey {
         ),
         (
             "MedicationRequest",
-            vec![(
+            vec![branch(
                 text("d.drug_exposure_id"),
                 "d.person_id",
                 "d.visit_occurrence_id",
@@ -162,7 +180,7 @@ fn include_key(db: &Direct) -> IncludeKey {
         ),
         (
             "Immunization",
-            vec![(
+            vec![branch(
                 text("d.drug_exposure_id"),
                 "d.person_id",
                 "d.visit_occurrence_id",
@@ -172,13 +190,13 @@ fn include_key(db: &Direct) -> IncludeKey {
         (
             "Observation",
             vec![
-                (
+                branch(
                     format!("'meas-' || {}", text("m.measurement_id")),
                     "m.person_id",
                     "m.visit_occurrence_id",
                     "{s}measurement m WHERE 1 = 1".to_owned(),
                 ),
-                (
+                branch(
                     format!("'obs-' || {}", text("o.observation_id")),
                     "o.person_id",
                     "o.visit_occurrence_id",
@@ -193,21 +211,29 @@ fn include_key(db: &Direct) -> IncludeKey {
         let patient_of = union(
             tables
                 .iter()
-                .map(|(id, person, _, from)| {
-                    format!(
-                        "SELECT {} FROM {from} AND {id} = ? AND EXISTS \
+                .map(
+                    |Branch {
+                         id, person, from, ..
+                     }| {
+                        format!(
+                            "SELECT {} FROM {from} AND {id} = ? AND EXISTS \
                          (SELECT 1 FROM {{s}}person p WHERE p.person_id = {person})",
-                        text(person)
-                    )
-                })
+                            text(person)
+                        )
+                    },
+                )
                 .collect(),
         );
         let rows_of = union(
             tables
                 .iter()
-                .map(|(id, person, _, from)| {
-                    format!("SELECT {id} FROM {from} AND {} = ?", text(person))
-                })
+                .map(
+                    |Branch {
+                         id, person, from, ..
+                     }| {
+                        format!("SELECT {id} FROM {from} AND {} = ?", text(person))
+                    },
+                )
                 .collect(),
         );
         let codes: &[&str] = if *t == "Immunization" {
@@ -227,7 +253,7 @@ fn include_key(db: &Direct) -> IncludeKey {
             let visit_of = union(
                 tables
                     .iter()
-                    .map(|(id, _, visit, from)| {
+                    .map(|Branch { id, visit, from, .. }| {
                         format!(
                             "SELECT {} FROM {from} AND {id} = ? AND EXISTS \
                              (SELECT 1 FROM {{s}}visit_occurrence v WHERE v.visit_occurrence_id = {visit})",
@@ -239,9 +265,13 @@ fn include_key(db: &Direct) -> IncludeKey {
             let rows_of_visit = union(
                 tables
                     .iter()
-                    .map(|(id, _, visit, from)| {
-                        format!("SELECT {id} FROM {from} AND {} = ?", text(visit))
-                    })
+                    .map(
+                        |Branch {
+                             id, visit, from, ..
+                         }| {
+                            format!("SELECT {id} FROM {from} AND {} = ?", text(visit))
+                        },
+                    )
                     .collect(),
             );
             key = key
