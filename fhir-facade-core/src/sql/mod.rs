@@ -34,13 +34,12 @@
 //! assert_eq!(binds, vec![BindValue::Text("A\\_1%".into()), BindValue::Int(0), BindValue::Int(10)]);
 //! ```
 
-pub mod dialect;
+mod dialect;
 pub mod mapping;
-pub mod provider;
-pub mod row;
-pub mod text;
-pub mod translator;
-pub mod uri;
+mod provider;
+mod row;
+mod text;
+mod translator;
 pub mod write;
 
 pub use dialect::{

@@ -79,10 +79,7 @@ impl<E: Executor, M: RowMapper<E::Row>> SqlProvider<E, M> {
         Ok(SqlProvider {
             resource_type: resource_type.to_owned(),
             id_param,
-            translator: SqlTranslator {
-                dialect: executor.dialect(),
-                schema,
-            },
+            translator: SqlTranslator::new(executor.dialect(), schema),
             executor,
             mapper,
         })
@@ -107,7 +104,7 @@ impl<E: Executor, M: RowMapper<E::Row>> ResourceProvider for SqlProvider<E, M> {
 
     fn search_params(&self) -> Vec<&'static SearchParamDef> {
         self.translator
-            .schema
+            .schema()
             .table(&self.resource_type)
             .map(|t| t.search_params())
             .unwrap_or_default()
