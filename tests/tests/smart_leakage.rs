@@ -36,7 +36,7 @@ use fhir_facade_core::{
     Context, Error, Facade, Interaction, Interactions, Resource, ResourceProvider, Result,
     SearchPage, SearchQuery,
 };
-use fhir_facade_sqlx::{Database, Pool, Row, RowMapper, SqlProvider, SqlxError};
+use fhir_facade_sqlx::{Database, Pool, Row, RowMapper, SqlxError, SqlxProvider};
 use fhir_facade_tests::idp::RSA_PEM;
 use fhir_facade_tests::leakage::{LeakageCheck, PatientToken, Report, list_patients};
 use jsonwebtoken::jwk::Jwk;
@@ -342,10 +342,7 @@ async fn providers() -> Vec<Arc<dyn ResourceProvider>> {
         .connect("sqlite::memory:")
         .await
         .unwrap();
-    let db = Database {
-        pool: Pool::Sqlite(pool),
-        timeout: std::time::Duration::from_secs(30),
-    };
+    let db = Database::new(Pool::Sqlite(pool), std::time::Duration::from_secs(30));
     for statement in DATA {
         db.execute(&SqlFragment::sql(*statement), None)
             .await
@@ -354,7 +351,7 @@ async fn providers() -> Vec<Arc<dyn ResourceProvider>> {
     let schema = schema();
     let provider = |resource_type: &str, mapper: Mapper| -> Arc<dyn ResourceProvider> {
         Arc::new(Versionless(
-            SqlProvider::new(db.clone(), schema.clone(), resource_type, mapper).unwrap(),
+            SqlxProvider::new(db.clone(), schema.clone(), resource_type, mapper).unwrap(),
         ))
     };
     vec![

@@ -166,10 +166,10 @@ async fn live_sql_server() {
         );
         return;
     };
-    let db = fhir_facade_tiberius::Database {
-        pool: fhir_facade_tiberius::Pool::connect(&url, 2).await.unwrap(),
-        timeout: std::time::Duration::from_secs(600),
-    };
+    let db = fhir_facade_tiberius::Database::new(
+        fhir_facade_tiberius::Pool::connect(&url, 2).await.unwrap(),
+        std::time::Duration::from_secs(600),
+    );
     let at = CdmLocation::schema(SCHEMA).unwrap();
     let exists = count(
         &db,

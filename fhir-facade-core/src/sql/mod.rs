@@ -35,6 +35,7 @@
 //! ```
 
 mod dialect;
+mod kind;
 pub mod mapping;
 mod provider;
 mod row;
@@ -42,9 +43,8 @@ mod text;
 mod translator;
 pub mod write;
 
-pub use dialect::{
-    Dialect, LikePattern, MsSqlDialect, MySqlDialect, PgDialect, SqliteDialect, dialect_for_url,
-};
+pub use dialect::{Dialect, LikePattern, MsSqlDialect, MySqlDialect, PgDialect, SqliteDialect};
+pub use kind::DatabaseKind;
 pub use provider::{Executor, RowMapper, SqlProvider};
 pub use row::SqlRow;
 pub use text::{FOLD_MAP, escape_like, fold};
