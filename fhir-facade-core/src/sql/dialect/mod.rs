@@ -24,6 +24,7 @@ mod sealed {
 
 /// Where a `LIKE` pattern may match inside the value.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
 pub enum LikePattern {
     /// The value starts with the search text (FHIR `string` default).
     StartsWith,
