@@ -285,7 +285,7 @@ fn render(
     query: &str,
     compartment: Option<&str>,
 ) -> String {
-    let schema = &translator.schema;
+    let schema = translator.schema();
     let query = SearchQuery::parse(
         resource_type,
         query,
@@ -306,7 +306,7 @@ fn render(
     let mut out = String::new();
     for (label, statement) in [("select", &plan.select), ("count", &plan.count)] {
         if let Some(statement) = statement {
-            let (sql, binds) = translator.dialect.render(statement);
+            let (sql, binds) = translator.dialect().render(statement);
             out.push_str(&format!("-- {label}\n{sql}\n-- binds: {binds:?}\n"));
         }
     }
@@ -320,10 +320,7 @@ fn golden_sql_per_dialect() {
     let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/golden");
     let mut mismatches = Vec::new();
     for (name, dialect) in dialects() {
-        let translator = SqlTranslator {
-            dialect,
-            schema: schema.clone(),
-        };
+        let translator = SqlTranslator::new(dialect, schema.clone());
         for (case, resource_type, query, compartment) in CASES {
             let actual = render(&translator, resource_type, query, *compartment);
             let path = dir.join(name).join(format!("{case}.sql"));
@@ -348,11 +345,8 @@ fn golden_sql_per_dialect() {
 #[test]
 fn unmapped_and_unsupported_searches_fail() {
     let schema = Arc::new(schema());
-    let translator = SqlTranslator {
-        dialect: &PgDialect,
-        schema,
-    };
-    let params = translator.schema.supported_params();
+    let translator = SqlTranslator::new(&PgDialect, schema);
+    let params = translator.schema().supported_params();
     let parse =
         |t: &str, q: &str| SearchQuery::parse(t, q, &params, &ParseOptions::default()).unwrap();
     let compartment = Constraint::Compartment {
@@ -410,11 +404,8 @@ fn searches_binding_more_values_than_the_database_accepts_are_a_400() {
     let ids: Vec<String> = (1..=2_500).map(|n| n.to_string()).collect();
     let query = format!("_id={}", ids.join(","));
     for (name, dialect) in dialects() {
-        let translator = SqlTranslator {
-            dialect,
-            schema: schema.clone(),
-        };
-        let params = translator.schema.supported_params();
+        let translator = SqlTranslator::new(dialect, schema.clone());
+        let params = translator.schema().supported_params();
         let parsed =
             SearchQuery::parse("Patient", &query, &params, &ParseOptions::default()).unwrap();
         let result = translator.translate(&parsed, &[]);

@@ -42,7 +42,7 @@ use fhir_facade_core::{
     Context, Error, Facade, Interaction, Interactions, Resource, ResourceProvider, Result,
     SearchPage, SearchQuery,
 };
-use fhir_facade_sqlx::{Database, Pool, Row, RowMapper, SqlProvider, SqlxError};
+use fhir_facade_sqlx::{Database, Pool, Row, RowMapper, SqlxError, SqlxProvider};
 use fhir_facade_tests::idp::RSA_PEM;
 use fhir_facade_tests::leakage::{LeakageCheck, Owners, PatientToken, Report, list_patients};
 use jsonwebtoken::jwk::Jwk;
@@ -387,10 +387,7 @@ async fn providers() -> Vec<Arc<dyn ResourceProvider>> {
         .connect("sqlite::memory:")
         .await
         .unwrap();
-    let db = Database {
-        pool: Pool::Sqlite(pool),
-        timeout: std::time::Duration::from_secs(30),
-    };
+    let db = Database::new(Pool::Sqlite(pool), std::time::Duration::from_secs(30));
     for statement in DATA {
         db.execute(&SqlFragment::sql(*statement), None)
             .await
@@ -399,7 +396,7 @@ async fn providers() -> Vec<Arc<dyn ResourceProvider>> {
     let schema = schema();
     let provider = |resource_type: &str, mapper: Mapper| -> Arc<dyn ResourceProvider> {
         Arc::new(Versionless(
-            SqlProvider::new(db.clone(), schema.clone(), resource_type, mapper).unwrap(),
+            SqlxProvider::new(db.clone(), schema.clone(), resource_type, mapper).unwrap(),
         ))
     };
     vec![
@@ -735,10 +732,10 @@ async fn binary_owners() -> Owners {
     );
     let sql = std::fs::read_to_string(&file).unwrap_or_else(|e| panic!("{file}: {e}"));
     let url = std::env::var("DATABASE_URL").expect("DATABASE_URL must name the binary's database");
-    let db = Database {
-        pool: Pool::connect(&url, 1).await.unwrap(),
-        timeout: std::time::Duration::from_secs(30),
-    };
+    let db = Database::new(
+        Pool::connect(&url, 1).await.unwrap(),
+        std::time::Duration::from_secs(30),
+    );
     let mut key = Owners::new();
     for row in db.fetch_all(&SqlFragment::sql(sql), None).await.unwrap() {
         let patient = row.get_opt_str("patient").unwrap();

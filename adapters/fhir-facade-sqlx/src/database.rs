@@ -5,7 +5,7 @@ use std::time::Duration;
 
 use async_trait::async_trait;
 use fhir_facade_core::sql::write::{Transact, Transaction as WriteTransaction};
-use fhir_facade_core::sql::{Dialect, Executor, dialect_for_url};
+use fhir_facade_core::sql::{DatabaseKind, Dialect, Executor};
 use fhir_facade_core::translate::{BindValue, SqlFragment};
 #[cfg(any(feature = "mysql", feature = "sqlite"))]
 use time::{OffsetDateTime, PrimitiveDateTime, UtcOffset};
@@ -33,14 +33,11 @@ impl Pool {
     /// a dead connection fails the statement, which maps to 503, instead of costing every
     /// request a round trip.
     pub async fn connect(url: &str, max_connections: u32) -> Result<Pool, SqlxError> {
-        let scheme = url
-            .split(':')
-            .next()
-            .unwrap_or_default()
-            .to_ascii_lowercase();
-        match scheme.as_str() {
+        let unsupported = |why: String| SqlxError::Sqlx(sqlx::Error::Configuration(why.into()));
+        let kind = DatabaseKind::from_url(url).map_err(|e| unsupported(e.to_string()))?;
+        match kind {
             #[cfg(feature = "postgres")]
-            "postgres" | "postgresql" => Ok(Pool::Postgres(
+            DatabaseKind::Postgres => Ok(Pool::Postgres(
                 sqlx::postgres::PgPoolOptions::new()
                     .max_connections(max_connections)
                     .test_before_acquire(false)
@@ -48,7 +45,7 @@ impl Pool {
                     .await?,
             )),
             #[cfg(feature = "mysql")]
-            "mysql" | "mariadb" => Ok(Pool::MySql(
+            DatabaseKind::MySql => Ok(Pool::MySql(
                 sqlx::mysql::MySqlPoolOptions::new()
                     .max_connections(max_connections)
                     .test_before_acquire(false)
@@ -56,40 +53,41 @@ impl Pool {
                     .await?,
             )),
             #[cfg(feature = "sqlite")]
-            "sqlite" => Ok(Pool::Sqlite(
+            DatabaseKind::Sqlite => Ok(Pool::Sqlite(
                 sqlx::sqlite::SqlitePoolOptions::new()
                     .max_connections(max_connections)
                     .test_before_acquire(false)
                     .connect(url)
                     .await?,
             )),
-            _ => Err(SqlxError::Sqlx(sqlx::Error::Configuration(
-                format!("no enabled driver for the URL scheme {scheme:?}").into(),
-            ))),
+            #[allow(unreachable_patterns, reason = "every driver's feature may be enabled")]
+            other => Err(unsupported(format!("no enabled driver for {other:?}"))),
+        }
+    }
+
+    /// The database this pool connects to.
+    fn kind(&self) -> DatabaseKind {
+        match self {
+            #[cfg(feature = "postgres")]
+            Pool::Postgres(_) => DatabaseKind::Postgres,
+            #[cfg(feature = "mysql")]
+            Pool::MySql(_) => DatabaseKind::MySql,
+            #[cfg(feature = "sqlite")]
+            Pool::Sqlite(_) => DatabaseKind::Sqlite,
         }
     }
 
     /// The SQL dialect of this pool's database.
     pub fn dialect(&self) -> &'static dyn Dialect {
-        let url = match self {
-            #[cfg(feature = "postgres")]
-            Pool::Postgres(_) => "postgres:",
-            #[cfg(feature = "mysql")]
-            Pool::MySql(_) => "mysql:",
-            #[cfg(feature = "sqlite")]
-            Pool::Sqlite(_) => "sqlite:",
-        };
-        dialect_for_url(url).expect("every driver has a dialect")
+        self.kind().dialect()
     }
 }
 
-/// A pool with a per-statement time limit: what a [`SqlProvider`](crate::SqlProvider) runs on.
+/// A pool with a per-statement time limit: what a [`SqlxProvider`](crate::SqlxProvider) runs on.
 #[derive(Debug, Clone)]
 pub struct Database {
-    /// The pool.
-    pub pool: Pool,
-    /// The longest a statement may take, including waiting for a connection.
-    pub timeout: Duration,
+    pool: Pool,
+    timeout: Duration,
 }
 
 #[cfg(any(feature = "mysql", feature = "sqlite"))]
@@ -110,6 +108,21 @@ macro_rules! bind_all {
 }
 
 impl Database {
+    /// Statements on `pool`, each allowed `timeout`, including waiting for a connection.
+    pub fn new(pool: Pool, timeout: Duration) -> Database {
+        Database { pool, timeout }
+    }
+
+    /// The pool.
+    pub fn pool(&self) -> &Pool {
+        &self.pool
+    }
+
+    /// The longest a statement may take, including waiting for a connection.
+    pub fn timeout(&self) -> Duration {
+        self.timeout
+    }
+
     /// Runs a `SELECT` and returns its rows.
     pub async fn fetch_all(
         &self,

@@ -2,7 +2,7 @@
 //!
 //! Runs the [`SqlPlan`](fhir_facade_core::sql::SqlPlan)s of the core's
 //! [`SqlTranslator`](fhir_facade_core::sql::SqlTranslator) on PostgreSQL, MySQL/MariaDB or
-//! SQLite through sqlx, and serves a resource type from one table as a [`SqlProvider`]: a
+//! SQLite through sqlx, and serves a resource type from one table as a [`SqlxProvider`]: a
 //! [`TableMapping`](fhir_facade_core::sql::mapping::TableMapping) plus a
 //! [`RowMapper<Row>`](RowMapper). [`Database`] is the core's
 //! [`Executor`](fhir_facade_core::sql::Executor); the provider logic is the core's.
@@ -41,4 +41,4 @@ pub use fhir_facade_core::sql::{RowMapper, SqlRow};
 pub use row::Row;
 
 /// A resource type served from one mapped table of a sqlx [`Database`].
-pub type SqlProvider<M> = fhir_facade_core::sql::SqlProvider<Database, M>;
+pub type SqlxProvider<M> = fhir_facade_core::sql::SqlProvider<Database, M>;

@@ -94,10 +94,7 @@ async fn facade(statements: Arc<AtomicUsize>) -> Facade {
         .connect("sqlite::memory:")
         .await
         .unwrap();
-    let db = Database {
-        pool: Pool::Sqlite(pool),
-        timeout: std::time::Duration::from_secs(30),
-    };
+    let db = Database::new(Pool::Sqlite(pool), std::time::Duration::from_secs(30));
     let mut setup = vec![
         "CREATE TABLE patient (id INTEGER PRIMARY KEY)".to_owned(),
         "CREATE TABLE encounter (id INTEGER PRIMARY KEY, patient_id INTEGER)".to_owned(),

@@ -48,10 +48,7 @@ fn run_name() -> String {
 }
 
 fn database(pool: Pool) -> Database {
-    Database {
-        pool,
-        timeout: Duration::from_secs(30),
-    }
+    Database::new(pool, Duration::from_secs(30))
 }
 
 #[tokio::test]

@@ -13,10 +13,7 @@ async fn db() -> Database {
         .connect("sqlite::memory:")
         .await
         .unwrap();
-    let db = Database {
-        pool: Pool::Sqlite(pool),
-        timeout: Duration::from_secs(10),
-    };
+    let db = Database::new(Pool::Sqlite(pool), Duration::from_secs(10));
     db.execute(
         &SqlFragment::sql("CREATE TABLE t (id INTEGER PRIMARY KEY, v TEXT NOT NULL)"),
         None,

@@ -2,6 +2,7 @@
 
 use std::fmt;
 
+use fhir_facade_core::sql::DatabaseKind;
 use percent_encoding::percent_decode_str;
 use tiberius::{AuthMethod, Config, EncryptionLevel};
 
@@ -58,10 +59,10 @@ fn flag(key: &str, value: &str) -> Result<bool, TiberiusError> {
 
 impl ConnectUrl {
     fn parse(url: &str) -> Result<ConnectUrl, TiberiusError> {
-        let (scheme, rest) = url
+        let (_, rest) = url
             .split_once("://")
             .ok_or_else(|| invalid("expected mssql://user:password@host:port/database"))?;
-        if !matches!(scheme.to_ascii_lowercase().as_str(), "mssql" | "sqlserver") {
+        if !matches!(DatabaseKind::from_url(url), Ok(DatabaseKind::MsSql)) {
             return Err(invalid("the scheme must be mssql:// or sqlserver://"));
         }
         let (rest, query) = rest.split_once('?').unwrap_or((rest, ""));

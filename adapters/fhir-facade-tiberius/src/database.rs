@@ -13,15 +13,11 @@ use crate::bind::column_data;
 use crate::pool::{Connection, Manager};
 use crate::{Pool, Row, TiberiusError};
 
-/// A pool with a per-statement time limit: what a [`SqlProvider`](crate::SqlProvider) runs on.
+/// A pool with a per-statement time limit: what a [`TiberiusProvider`](crate::TiberiusProvider) runs on.
 #[derive(Debug, Clone)]
 pub struct Database {
-    /// The pool.
-    pub pool: Pool,
-    /// The longest a statement may take, including waiting for a connection. Running out of
-    /// time while waiting for a connection is [`Unavailable`](fhir_facade_core::error::DatabaseErrorKind)
-    /// (503), while the statement runs [`Timeout`](fhir_facade_core::error::DatabaseErrorKind) (504).
-    pub timeout: Duration,
+    pool: Pool,
+    timeout: Duration,
 }
 
 fn query<'a>(sql: &'a str, binds: &[BindValue]) -> Query<'a> {
@@ -48,6 +44,24 @@ async fn on<T>(
 }
 
 impl Database {
+    /// Statements on `pool`, each allowed `timeout`, including waiting for a connection. Running
+    /// out of time while waiting for a connection is
+    /// [`Unavailable`](fhir_facade_core::error::DatabaseErrorKind) (503), while the statement runs
+    /// [`Timeout`](fhir_facade_core::error::DatabaseErrorKind) (504).
+    pub fn new(pool: Pool, timeout: Duration) -> Database {
+        Database { pool, timeout }
+    }
+
+    /// The pool.
+    pub fn pool(&self) -> &Pool {
+        &self.pool
+    }
+
+    /// The longest a statement may take, including waiting for a connection.
+    pub fn timeout(&self) -> Duration {
+        self.timeout
+    }
+
     /// Runs a `SELECT` and returns its rows (of the first result set).
     pub async fn fetch_all(
         &self,

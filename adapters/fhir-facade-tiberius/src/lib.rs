@@ -3,7 +3,7 @@
 //! Runs the [`SqlPlan`](fhir_facade_core::sql::SqlPlan)s of the core's
 //! [`SqlTranslator`](fhir_facade_core::sql::SqlTranslator) on Microsoft SQL Server through
 //! [tiberius](https://docs.rs/tiberius), and serves a resource type from one table as a
-//! [`SqlProvider`]: a [`TableMapping`](fhir_facade_core::sql::mapping::TableMapping) plus a
+//! [`TiberiusProvider`]: a [`TableMapping`](fhir_facade_core::sql::mapping::TableMapping) plus a
 //! [`RowMapper<Row>`](RowMapper). The provider logic is the core's; [`Database`] is its
 //! [`Executor`](fhir_facade_core::sql::Executor).
 //!
@@ -45,4 +45,4 @@ pub use pool::Pool;
 pub use row::Row;
 
 /// A resource type served from one mapped table of a SQL Server [`Database`].
-pub type SqlProvider<M> = fhir_facade_core::sql::SqlProvider<Database, M>;
+pub type TiberiusProvider<M> = fhir_facade_core::sql::SqlProvider<Database, M>;

@@ -12,7 +12,7 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use fhir_facade_core::translate::SqlFragment;
 use fhir_facade_core::{Context, Resource, ResourceProvider};
-use fhir_facade_tiberius::{Database, Pool, Row, RowMapper, SqlProvider};
+use fhir_facade_tiberius::{Database, Pool, Row, RowMapper, TiberiusProvider};
 use serde_json::json;
 
 use fhir_facade_tests::search_table::fixture::{self, Engine, TABLES};
@@ -110,7 +110,7 @@ impl RowMapper<Row> for Family {
 /// and a deleted row cannot be read.
 async fn names_round_trip(db: &Database, prefix: &str) {
     let patients =
-        SqlProvider::new(db.clone(), fixture::schema(prefix), "Patient", Family).unwrap();
+        TiberiusProvider::new(db.clone(), fixture::schema(prefix), "Patient", Family).unwrap();
     let ctx = Context::new();
     for &(id, family, .., deleted) in fixture::PATIENTS {
         match patients.read(&id.to_string(), &ctx).await {
@@ -132,10 +132,10 @@ async fn the_search_table_on_sql_server() {
         );
         return;
     };
-    let db = Database {
-        pool: Pool::connect(&url, 2).await.expect("connect to SQL Server"),
-        timeout: Duration::from_secs(30),
-    };
+    let db = Database::new(
+        Pool::connect(&url, 2).await.expect("connect to SQL Server"),
+        Duration::from_secs(30),
+    );
     let schema = scratch_name();
     db.execute(&SqlFragment::sql(format!("CREATE SCHEMA {schema}")), None)
         .await

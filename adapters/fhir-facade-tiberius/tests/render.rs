@@ -32,10 +32,7 @@ const V2_0203: &str = "http://terminology.hl7.org/CodeSystem/v2-0203";
 const SCRATCH: &str = "scratch.";
 
 fn translator() -> SqlTranslator {
-    SqlTranslator {
-        dialect: &MsSqlDialect,
-        schema: fixture::schema(SCRATCH),
-    }
+    SqlTranslator::new(&MsSqlDialect, fixture::schema(SCRATCH))
 }
 
 fn parse(
@@ -65,7 +62,7 @@ fn plan(
     query: &str,
     constraints: &[Constraint],
 ) -> fhir_facade_core::Result<SqlPlan> {
-    let parsed = parse(&translator.schema, resource_type, query)?;
+    let parsed = parse(translator.schema(), resource_type, query)?;
     translator.translate_at(&parsed, constraints, NOW)
 }
 
@@ -318,7 +315,7 @@ fn inlined_values_fail_the_check() {
 fn offset_pages_fetch_after_an_order() {
     let translator = translator();
     let mut parsed = parse(
-        &translator.schema,
+        translator.schema(),
         "Patient",
         "family=M%C3%BCll%27er&_count=7&_total=accurate&_sort=-birthdate",
     )
@@ -376,10 +373,7 @@ fn modifiers_and_ap_render_with_parameters() {
             .unwrap()
             .value_set("http://example.org/vs/mrn", [("urn:oid:1.2.3", "M1")]),
     );
-    let translator = SqlTranslator {
-        dialect: &MsSqlDialect,
-        schema: schema.clone(),
-    };
+    let translator = SqlTranslator::new(&MsSqlDialect, schema.clone());
     let binary_eq = |n: usize| {
         format!(
             "(p.source = @P{n} AND p.source COLLATE Latin1_General_BIN2 = @P{})",

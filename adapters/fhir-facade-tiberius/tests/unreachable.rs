@@ -22,10 +22,10 @@ async fn connecting_to_a_closed_port_is_unavailable() {
 
 #[tokio::test]
 async fn no_connection_within_the_time_limit_is_unavailable() {
-    let db = Database {
-        pool: Pool::new(config_from_url(&closed_port_url()).unwrap(), 1),
-        timeout: Duration::from_millis(300),
-    };
+    let db = Database::new(
+        Pool::new(config_from_url(&closed_port_url()).unwrap(), 1),
+        Duration::from_millis(300),
+    );
     let started = Instant::now();
     let error = db
         .fetch_all(&SqlFragment::sql("SELECT 1"), Some("req-1"))

@@ -31,38 +31,7 @@ pub mod value;
 /// The database products this example runs on. The core's dialects render the search SQL; the
 /// few differences the example's own SQL has (DDL types, key assignment, the numeric reading of
 /// text values) are decided by this.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum Backend {
-    /// PostgreSQL.
-    Postgres,
-    /// MariaDB or MySQL.
-    MySql,
-    /// SQLite.
-    Sqlite,
-    /// Microsoft SQL Server.
-    MsSql,
-}
-
-impl Backend {
-    /// The backend of a `DATABASE_URL` (`postgres://`, `mysql://`/`mariadb://`, `sqlite:`,
-    /// `mssql://`/`sqlserver://`).
-    pub fn of_url(url: &str) -> Result<Backend, KisError> {
-        let scheme = url
-            .split(':')
-            .next()
-            .unwrap_or_default()
-            .to_ascii_lowercase();
-        match scheme.as_str() {
-            "postgres" | "postgresql" => Ok(Backend::Postgres),
-            "mysql" | "mariadb" => Ok(Backend::MySql),
-            "sqlite" => Ok(Backend::Sqlite),
-            "mssql" | "sqlserver" => Ok(Backend::MsSql),
-            _ => Err(KisError::Config(format!(
-                "DATABASE_URL: unsupported scheme {scheme:?} (mssql, postgres, mysql, sqlite)"
-            ))),
-        }
-    }
-}
+pub use fhir_facade_core::sql::DatabaseKind as Backend;
 
 /// What can go wrong in this example outside a FHIR interaction (those fail with
 /// [`fhir_facade_core::Error`]).
@@ -78,24 +47,4 @@ pub enum KisError {
     /// A FHIR facade operation failed.
     #[error(transparent)]
     Facade(#[from] fhir_facade_core::Error),
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn backends_follow_the_url_scheme() {
-        assert_eq!(
-            Backend::of_url("mssql://sa:x@h:1433/kis").unwrap(),
-            Backend::MsSql
-        );
-        assert_eq!(
-            Backend::of_url("postgres://u@h/db").unwrap(),
-            Backend::Postgres
-        );
-        assert_eq!(Backend::of_url("mariadb://h/db").unwrap(), Backend::MySql);
-        assert_eq!(Backend::of_url("sqlite:kis.db").unwrap(), Backend::Sqlite);
-        assert!(Backend::of_url("oracle://h").is_err());
-    }
 }

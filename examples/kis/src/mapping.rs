@@ -677,10 +677,7 @@ mod tests {
             &ParseOptions::default(),
         )
         .unwrap();
-        let translator = SqlTranslator {
-            dialect: &PgDialect,
-            schema,
-        };
+        let translator = SqlTranslator::new(&PgDialect, schema);
         let plan = translator.translate(&q, &[]).unwrap();
         plan.select.unwrap().render(|n| format!("${n}")).0
     }

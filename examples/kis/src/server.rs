@@ -76,20 +76,20 @@ impl KisDatabase {
         url: &str,
         max_connections: u32,
     ) -> std::result::Result<(KisDatabase, Backend), KisError> {
-        let backend = Backend::of_url(url)?;
+        let backend = Backend::from_url(url)?;
         let db = match backend {
-            Backend::MsSql => KisDatabase::MsSql(fhir_facade_tiberius::Database {
-                pool: fhir_facade_tiberius::Pool::connect(url, max_connections)
+            Backend::MsSql => KisDatabase::MsSql(fhir_facade_tiberius::Database::new(
+                fhir_facade_tiberius::Pool::connect(url, max_connections)
                     .await
                     .map_err(|e| KisError::Connect(e.to_string()))?,
-                timeout: STATEMENT_TIMEOUT,
-            }),
-            _ => KisDatabase::Sqlx(fhir_facade_sqlx::Database {
-                pool: fhir_facade_sqlx::Pool::connect(url, max_connections)
+                STATEMENT_TIMEOUT,
+            )),
+            _ => KisDatabase::Sqlx(fhir_facade_sqlx::Database::new(
+                fhir_facade_sqlx::Pool::connect(url, max_connections)
                     .await
                     .map_err(|e| KisError::Connect(e.to_string()))?,
-                timeout: STATEMENT_TIMEOUT,
-            }),
+                STATEMENT_TIMEOUT,
+            )),
         };
         Ok((db, backend))
     }

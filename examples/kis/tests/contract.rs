@@ -1097,10 +1097,7 @@ fn generate(url: &str) {
 
 async fn direct(url: &str) -> Direct {
     let pool = Pool::connect(url, 2).await.expect("the KIS database");
-    Direct(Database {
-        pool,
-        timeout: Duration::from_secs(60),
-    })
+    Direct(Database::new(pool, Duration::from_secs(60)))
 }
 
 fn run_name() -> String {
@@ -1130,10 +1127,7 @@ fn with_database(url: &str, name: &str) -> String {
 async fn on_server(label: &str, variable: &str, default: &str, create: &str, remove: &str) {
     let url = std::env::var(variable).unwrap_or_else(|_| default.to_owned());
     let admin = match Pool::connect(&url, 1).await {
-        Ok(pool) => Direct(Database {
-            pool,
-            timeout: Duration::from_secs(60),
-        }),
+        Ok(pool) => Direct(Database::new(pool, Duration::from_secs(60))),
         Err(e) => return unreachable(variable, e),
     };
     let name = run_name();

@@ -263,12 +263,12 @@ async fn kis_on_sql_server() {
         .unwrap()
         .subsec_nanos();
     let name = format!("kis_test_{}_{nanos}", std::process::id());
-    let admin = fhir_facade_tiberius::Database {
-        pool: fhir_facade_tiberius::Pool::connect(&url, 1)
+    let admin = fhir_facade_tiberius::Database::new(
+        fhir_facade_tiberius::Pool::connect(&url, 1)
             .await
             .expect("connect to SQL Server"),
-        timeout: std::time::Duration::from_secs(60),
-    };
+        std::time::Duration::from_secs(60),
+    );
     exec(&admin, format!("CREATE DATABASE {name}")).await;
     let test_url = with_database(&url, &name);
     let outcome = tokio::spawn(async move {

@@ -23,10 +23,7 @@ fn tsql(resource_type: &str, query: &str) -> (String, Vec<BindValue>) {
         &ParseOptions::default(),
     )
     .unwrap();
-    let translator = SqlTranslator {
-        dialect: &MsSqlDialect,
-        schema: Arc::clone(&schema),
-    };
+    let translator = SqlTranslator::new(&MsSqlDialect, Arc::clone(&schema));
     let plan = translator
         .translate_at(&q, &[], datetime!(2026-01-01 00:00 UTC))
         .unwrap();

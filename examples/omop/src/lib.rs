@@ -48,7 +48,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use fhir_facade_core::sql::mapping::SqlSchema;
-use fhir_facade_core::sql::{Executor, RowMapper, SqlProvider};
+use fhir_facade_core::sql::{DatabaseKind, Executor, RowMapper, SqlProvider};
 use fhir_facade_core::{Error, Facade, Result};
 
 use crate::mappers::{
@@ -109,32 +109,21 @@ where
 /// The facade for a database URL: `sqlite:`, `postgres:`/`postgresql:` or
 /// `mssql:`/`sqlserver:`, with the CDM tables at `at`.
 pub async fn open(url: &str, at: &CdmLocation, max_connections: u32) -> Result<Facade> {
-    let scheme = url
-        .split(':')
-        .next()
-        .unwrap_or_default()
-        .to_ascii_lowercase();
-    match scheme.as_str() {
-        "mssql" | "sqlserver" => {
+    match DatabaseKind::from_url(url)? {
+        DatabaseKind::MsSql => {
             let pool = fhir_facade_tiberius::Pool::connect(url, max_connections).await?;
-            let db = fhir_facade_tiberius::Database {
-                pool,
-                timeout: STATEMENT_TIMEOUT,
-            };
+            let db = fhir_facade_tiberius::Database::new(pool, STATEMENT_TIMEOUT);
             let schema = Arc::new(mapping::schema(at, db.dialect())?);
             facade_over(db, schema)
         }
-        "sqlite" | "postgres" | "postgresql" => {
+        DatabaseKind::Sqlite | DatabaseKind::Postgres => {
             let pool = fhir_facade_sqlx::Pool::connect(url, max_connections).await?;
-            let db = fhir_facade_sqlx::Database {
-                pool,
-                timeout: STATEMENT_TIMEOUT,
-            };
+            let db = fhir_facade_sqlx::Database::new(pool, STATEMENT_TIMEOUT);
             let schema = Arc::new(mapping::schema(at, Executor::dialect(&db))?);
             facade_over(db, schema)
         }
-        other => Err(Error::Config(format!(
-            "{DATABASE_URL_ENV}: the scheme {other:?} is not supported (sqlite, postgres, mssql)"
+        DatabaseKind::MySql => Err(Error::Config(format!(
+            "{DATABASE_URL_ENV}: MySQL is not supported (sqlite, postgres, mssql)"
         ))),
     }
 }

@@ -13,6 +13,7 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use fhir_facade_axum::{Probes, ServerSettings};
+use fhir_facade_core::sql::DatabaseKind;
 use omop_facade::load::{CsvDir, load_mssql, load_postgres, load_sqlite, sqlite_writer};
 use omop_facade::mapping::CdmLocation;
 use omop_facade::{CDM_SCHEMA_ENV, DATABASE_URL_ENV, demo, open, sqlite_read_only_url};
@@ -40,33 +41,39 @@ async fn load(dir: PathBuf) -> Result<(), BoxError> {
     let at = location()?;
     let source = CsvDir(dir);
     let started = std::time::Instant::now();
-    let report = if let Some(path) = url
-        .strip_prefix("sqlite://")
-        .or_else(|| url.strip_prefix("sqlite:"))
-    {
-        if at.schema_name().is_some() {
-            return Err(format!("{CDM_SCHEMA_ENV} does not apply to SQLite").into());
+    let report = match DatabaseKind::from_url(&url)? {
+        DatabaseKind::Sqlite => {
+            if at.schema_name().is_some() {
+                return Err(format!("{CDM_SCHEMA_ENV} does not apply to SQLite").into());
+            }
+            let path = url
+                .strip_prefix("sqlite://")
+                .or_else(|| url.strip_prefix("sqlite:"))
+                .unwrap_or_default();
+            let path = path.split('?').next().unwrap_or_default();
+            let pool = sqlite_writer(std::path::Path::new(path)).await?;
+            let report = load_sqlite(&pool, &source, false).await;
+            pool.close().await;
+            report?
         }
-        let path = path.split('?').next().unwrap_or_default();
-        let pool = sqlite_writer(std::path::Path::new(path)).await?;
-        let report = load_sqlite(&pool, &source, false).await;
-        pool.close().await;
-        report?
-    } else if url.starts_with("postgres:") || url.starts_with("postgresql:") {
-        let pool = sqlx::postgres::PgPoolOptions::new()
-            .max_connections(2)
-            .connect(&url)
-            .await?;
-        load_postgres(&pool, &at, &source, false).await?
-    } else if url.starts_with("mssql:") || url.starts_with("sqlserver:") {
-        let db = fhir_facade_tiberius::Database {
-            pool: fhir_facade_tiberius::Pool::connect(&url, 1).await?,
-            // Index builds over a large CDM take longer than a request may.
-            timeout: std::time::Duration::from_secs(3600),
-        };
-        load_mssql(&db, &at, &source, false).await?
-    } else {
-        return Err("the loader supports sqlite://, postgres:// and mssql:// URLs".into());
+        DatabaseKind::Postgres => {
+            let pool = sqlx::postgres::PgPoolOptions::new()
+                .max_connections(2)
+                .connect(&url)
+                .await?;
+            load_postgres(&pool, &at, &source, false).await?
+        }
+        DatabaseKind::MsSql => {
+            let db = fhir_facade_tiberius::Database::new(
+                fhir_facade_tiberius::Pool::connect(&url, 1).await?,
+                // Index builds over a large CDM take longer than a request may.
+                std::time::Duration::from_secs(3600),
+            );
+            load_mssql(&db, &at, &source, false).await?
+        }
+        DatabaseKind::MySql => {
+            return Err("the loader supports sqlite://, postgres:// and mssql:// URLs".into());
+        }
     };
     for (table, rows) in &report.rows {
         eprintln!("{table:>24}: {rows} rows");

@@ -808,10 +808,7 @@ mod tests {
     fn observation_sql(query: &str) -> fhir_facade_core::Result<(String, Vec<BindValue>)> {
         use fhir_facade_core::SearchTranslator;
         let schema = std::sync::Arc::new(schema(&CdmLocation::default_schema(), &PgDialect)?);
-        let translator = fhir_facade_core::sql::SqlTranslator {
-            dialect: &PgDialect,
-            schema: schema.clone(),
-        };
+        let translator = fhir_facade_core::sql::SqlTranslator::new(&PgDialect, schema.clone());
         let query = fhir_facade_core::SearchQuery::parse(
             "Observation",
             query,

@@ -741,10 +741,7 @@ fn observation_read(
     id: &str,
 ) -> (String, Vec<i64>) {
     let schema = Arc::new(omop_facade::mapping::schema(at, dialect).unwrap());
-    let translator = SqlTranslator {
-        dialect,
-        schema: schema.clone(),
-    };
+    let translator = SqlTranslator::new(dialect, schema.clone());
     let id_param = r4_param("Observation", "_id").unwrap();
     let query = SearchQuery::by_ids("Observation", id_param, &[id.to_owned()]);
     let plan = translator.translate(&query, &[]).unwrap();

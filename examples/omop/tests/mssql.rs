@@ -17,10 +17,7 @@ use omop_facade::mapping::{CdmLocation, schema};
 fn render(query: &str, resource_type: &str) -> (String, Vec<BindValue>) {
     let at = CdmLocation::schema("cdm").unwrap();
     let schema = Arc::new(schema(&at, &MsSqlDialect).unwrap());
-    let translator = SqlTranslator {
-        dialect: &MsSqlDialect,
-        schema: schema.clone(),
-    };
+    let translator = SqlTranslator::new(&MsSqlDialect, schema.clone());
     let query = SearchQuery::parse(
         resource_type,
         query,
@@ -76,10 +73,7 @@ fn patient_search_t_sql() {
 fn observation_read_t_sql_filters_each_branch_by_its_key() {
     let at = CdmLocation::schema("cdm").unwrap();
     let schema = Arc::new(schema(&at, &MsSqlDialect).unwrap());
-    let translator = SqlTranslator {
-        dialect: &MsSqlDialect,
-        schema,
-    };
+    let translator = SqlTranslator::new(&MsSqlDialect, schema);
     let query = SearchQuery::by_ids(
         "Observation",
         r4_param("Observation", "_id").unwrap(),
@@ -172,10 +166,10 @@ async fn live_sql_server() {
         );
         return;
     };
-    let db = fhir_facade_tiberius::Database {
-        pool: fhir_facade_tiberius::Pool::connect(&url, 2).await.unwrap(),
-        timeout: std::time::Duration::from_secs(600),
-    };
+    let db = fhir_facade_tiberius::Database::new(
+        fhir_facade_tiberius::Pool::connect(&url, 2).await.unwrap(),
+        std::time::Duration::from_secs(600),
+    );
     let at = CdmLocation::schema(SCHEMA).unwrap();
     let exists = count(
         &db,

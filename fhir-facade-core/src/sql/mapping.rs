@@ -36,6 +36,7 @@ use crate::{Error, Result};
 
 /// How the table's key holds a FHIR id.
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
 pub enum IdKind {
     /// An integer key; the FHIR id is its decimal form (`42`).
     Integer,
@@ -108,6 +109,7 @@ impl StringColumn {
 
 /// Where a value's system (tokens) or unit (quantities) comes from.
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
 pub enum ValueSource {
     /// Every row has this value (a column holding only LOINC codes: `http://loinc.org`).
     Constant(String),
@@ -133,6 +135,7 @@ impl From<String> for ValueSource {
 
 /// Where a token's code is stored.
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
 pub enum TokenCode {
     /// An expression on the searched table.
     Column(String),
@@ -177,6 +180,7 @@ impl TokenMapping {
 
 /// How a column holds a point in time, read as the range it stands for.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
 pub enum TimeKind {
     /// A timestamp holding UTC wall-clock time (see
     /// [`Dialect::utc_timestamp_param`]); it stands for the range of its own resolution, which is
@@ -191,6 +195,7 @@ pub enum TimeKind {
 
 /// A date parameter's storage.
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
 pub enum DateMapping {
     /// One column.
     Point {
@@ -277,6 +282,7 @@ pub type CustomFn = dyn Fn(&Criterion, &dyn Dialect) -> Result<SqlFragment> + Se
 
 /// How one search parameter maps to the schema.
 #[derive(Clone)]
+#[non_exhaustive]
 pub enum ParamMapping {
     /// `_id`: the table's id expression.
     Id,
@@ -322,20 +328,13 @@ impl fmt::Debug for ParamMapping {
 /// The mapping of one resource type to its table.
 #[derive(Debug, Clone)]
 pub struct TableMapping {
-    /// The resource type (`Patient`).
-    pub resource_type: String,
-    /// The `FROM` source (a table name, quoted as the database needs).
-    pub table: String,
-    /// The alias every expression of this mapping uses for the table; unique in a schema.
-    pub alias: String,
-    /// The key expression (`p.pat_id`).
-    pub id_expr: String,
-    /// How FHIR ids map to the key.
-    pub id_kind: IdKind,
-    /// A condition every row must meet to be a resource at all (`p.geloescht = 0`).
-    pub base_filter: Option<String>,
-    /// The expressions selected for the row mapper, in order.
-    pub columns: Vec<String>,
+    pub(crate) resource_type: String,
+    pub(crate) table: String,
+    pub(crate) alias: String,
+    pub(crate) id_expr: String,
+    pub(crate) id_kind: IdKind,
+    pub(crate) base_filter: Option<String>,
+    pub(crate) columns: Vec<String>,
     params: Vec<(&'static SearchParamDef, ParamMapping)>,
 }
 
@@ -380,6 +379,41 @@ impl TableMapping {
         self.params.retain(|(d, _)| d.code != def.code);
         self.params.push((def, mapping));
         self
+    }
+
+    /// The resource type (`Patient`).
+    pub fn resource_type(&self) -> &str {
+        &self.resource_type
+    }
+
+    /// The `FROM` source (a table name, quoted as the database needs).
+    pub fn table(&self) -> &str {
+        &self.table
+    }
+
+    /// The alias every expression of this mapping uses for the table; unique in a schema.
+    pub fn alias(&self) -> &str {
+        &self.alias
+    }
+
+    /// The key expression (`p.pat_id`).
+    pub fn id_expr(&self) -> &str {
+        &self.id_expr
+    }
+
+    /// How FHIR ids map to the key.
+    pub fn id_kind(&self) -> &IdKind {
+        &self.id_kind
+    }
+
+    /// The condition every row must meet to be a resource at all (`p.geloescht = 0`).
+    pub fn base_filter(&self) -> Option<&str> {
+        self.base_filter.as_deref()
+    }
+
+    /// The expressions selected for the row mapper, in order.
+    pub fn columns(&self) -> &[String] {
+        &self.columns
     }
 
     /// The mapping of the parameter `code`.
@@ -429,12 +463,13 @@ pub struct SqlSchema {
 impl SqlSchema {
     /// A schema of these mappings.
     ///
-    /// Fails when two mappings share a resource type or an alias (a chain puts both tables in
-    /// one statement, so their aliases must differ), or a mapping selects no columns.
+    /// Fails with [`Error::Config`] when two mappings share a resource type or an alias (a chain
+    /// puts both tables in one statement, so their aliases must differ), a mapping selects no
+    /// columns, or a reference exposes an identifier its target does not map as a token.
     pub fn new(tables: impl IntoIterator<Item = TableMapping>) -> Result<Self> {
         let mut schema = SqlSchema::default();
         for table in tables {
-            let invalid = |why: String| Err(Error::Internal(format!("invalid SQL mapping: {why}")));
+            let invalid = |why: String| Err(Error::Config(format!("invalid SQL mapping: {why}")));
             if table.columns.is_empty() {
                 return invalid(format!("{} selects no columns", table.resource_type));
             }
@@ -470,7 +505,7 @@ impl SqlSchema {
                     .table(target_type)
                     .and_then(|t| t.search_params().into_iter().find(|d| d.code == code));
                 if !target_param.is_some_and(|d| d.kind == crate::search::SearchParamType::Token) {
-                    return Err(Error::Internal(format!(
+                    return Err(Error::Config(format!(
                         "invalid SQL mapping: {}.{} exposes {target_type}.{code}, which is not a \
                          mapped token parameter",
                         table.resource_type, def.code
@@ -540,7 +575,10 @@ mod tests {
         let t = |ty: &str, alias: &str| {
             TableMapping::new(ty, "t", alias, "x.id", IdKind::Integer).select(["x.id"])
         };
-        assert!(SqlSchema::new([t("Patient", "p"), t("Observation", "p")]).is_err());
+        assert!(matches!(
+            SqlSchema::new([t("Patient", "p"), t("Observation", "p")]),
+            Err(Error::Config(_))
+        ));
         assert!(SqlSchema::new([t("Patient", "p"), t("Patient", "q")]).is_err());
         assert!(
             SqlSchema::new([TableMapping::new("Patient", "t", "p", "p.id", IdKind::Text)]).is_err()

@@ -1,4 +1,16 @@
-//! SQL dialect differences, in one place.
+//! The declarative SQL path: a legacy schema described by [`mapping`]s, searched by the
+//! [`SqlTranslator`] in one [`Dialect`] per database, and served by [`SqlProvider`] over any
+//! driver adapter that implements [`Executor`] (and [`Transact`] for writes).
+//!
+//! - [`mapping`]: [`TableMapping`](mapping::TableMapping), [`ParamMapping`](mapping::ParamMapping)
+//!   and the [`SqlSchema`](mapping::SqlSchema) that gathers them;
+//! - [`SqlTranslator`] and its [`SqlPlan`]; [`SqlProvider`], [`Executor`], [`RowMapper`] and
+//!   [`SqlRow`], what adapters and row mappers implement;
+//! - [`DatabaseKind`]: which database a connection URL names, and its [`Dialect`];
+//! - [`write`](mod@write): transactions ([`Transact`], [`Transaction`], [`in_transaction`]);
+//! - [`fold`], [`FOLD_MAP`] and [`escape_like`]: the Rust side of folded and `LIKE` matching.
+//!
+//! ## SQL dialect differences, in one place
 //!
 //! A SQL translator writes its statements as [`SqlFragment`](crate::translate::SqlFragment)s
 //! through a [`Dialect`] and never spells dialect-specific SQL itself. One search then gives the
@@ -34,18 +46,17 @@
 //! assert_eq!(binds, vec![BindValue::Text("A\\_1%".into()), BindValue::Int(0), BindValue::Int(10)]);
 //! ```
 
-pub mod dialect;
+mod dialect;
+mod kind;
 pub mod mapping;
-pub mod provider;
-pub mod row;
-pub mod text;
-pub mod translator;
-pub mod uri;
+mod provider;
+mod row;
+mod text;
+mod translator;
 pub mod write;
 
-pub use dialect::{
-    Dialect, LikePattern, MsSqlDialect, MySqlDialect, PgDialect, SqliteDialect, dialect_for_url,
-};
+pub use dialect::{Dialect, LikePattern, MsSqlDialect, MySqlDialect, PgDialect, SqliteDialect};
+pub use kind::DatabaseKind;
 pub use provider::{Executor, RowMapper, SqlProvider};
 pub use row::SqlRow;
 pub use text::{FOLD_MAP, escape_like, fold};

@@ -61,7 +61,8 @@ pub struct SqlProvider<E, M> {
 }
 
 impl<E: Executor, M: RowMapper<E::Row>> SqlProvider<E, M> {
-    /// A provider of `resource_type`, which must be mapped in `schema` with `_id`.
+    /// A provider of `resource_type`, which must be mapped in `schema` with `_id`
+    /// ([`Error::Config`] otherwise).
     pub fn new(
         executor: E,
         schema: Arc<SqlSchema>,
@@ -70,19 +71,16 @@ impl<E: Executor, M: RowMapper<E::Row>> SqlProvider<E, M> {
     ) -> Result<Self> {
         let table = schema
             .table(resource_type)
-            .ok_or_else(|| Error::Internal(format!("{resource_type} is not mapped")))?;
+            .ok_or_else(|| Error::Config(format!("{resource_type} is not mapped")))?;
         let id_param = table
             .search_params()
             .into_iter()
             .find(|p| p.code == "_id")
-            .ok_or_else(|| Error::Internal(format!("{resource_type} does not map _id")))?;
+            .ok_or_else(|| Error::Config(format!("{resource_type} does not map _id")))?;
         Ok(SqlProvider {
             resource_type: resource_type.to_owned(),
             id_param,
-            translator: SqlTranslator {
-                dialect: executor.dialect(),
-                schema,
-            },
+            translator: SqlTranslator::new(executor.dialect(), schema),
             executor,
             mapper,
         })
@@ -107,7 +105,7 @@ impl<E: Executor, M: RowMapper<E::Row>> ResourceProvider for SqlProvider<E, M> {
 
     fn search_params(&self) -> Vec<&'static SearchParamDef> {
         self.translator
-            .schema
+            .schema()
             .table(&self.resource_type)
             .map(|t| t.search_params())
             .unwrap_or_default()

@@ -12,7 +12,7 @@ use fhir_facade_core::sql::mapping::{
 };
 use fhir_facade_core::translate::{BindValue, SqlFragment};
 use fhir_facade_core::{Error, Resource, Result};
-use fhir_facade_sqlx::{Database, Row, RowMapper, SqlProvider};
+use fhir_facade_sqlx::{Database, Row, RowMapper, SqlxProvider};
 use fhir_facade_tests::contract::IncludeKey;
 use rust_decimal::Decimal;
 use serde_json::{Value, json};
@@ -560,10 +560,10 @@ pub(crate) const TYPES: [&str; 5] = [
 ];
 
 /// The providers of the served types over `db`.
-pub(crate) fn providers(db: &Database) -> Vec<SqlProvider<Mapper>> {
+pub(crate) fn providers(db: &Database) -> Vec<SqlxProvider<Mapper>> {
     let schema = schema();
     TYPES
         .into_iter()
-        .map(|t| SqlProvider::new(db.clone(), schema.clone(), t, Mapper(t)).expect("mapped"))
+        .map(|t| SqlxProvider::new(db.clone(), schema.clone(), t, Mapper(t)).expect("mapped"))
         .collect()
 }

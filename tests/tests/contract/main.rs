@@ -162,10 +162,7 @@ fn client_searches() -> Vec<ClientSearch> {
 }
 
 fn database(pool: Pool) -> Database {
-    Database {
-        pool,
-        timeout: Duration::from_secs(30),
-    }
+    Database::new(pool, Duration::from_secs(30))
 }
 
 async fn sqlite() -> Database {

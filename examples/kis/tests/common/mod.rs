@@ -54,10 +54,7 @@ fn run_name() -> String {
 }
 
 fn database(pool: Pool) -> Database {
-    Database {
-        pool,
-        timeout: Duration::from_secs(60),
-    }
+    Database::new(pool, Duration::from_secs(60))
 }
 
 async fn fill(db: &Database, backend: Backend, data: &Dataset) {

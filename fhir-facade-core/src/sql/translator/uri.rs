@@ -1,4 +1,4 @@
-//! Path-segment matching of URIs, for the `:below` and `:above` modifiers of uri parameters.
+//! Uri parameters: matched exactly, and by path segment for the `:below` and `:above` modifiers.
 //!
 //! FHIR compares URIs by path segment: `http://acme.org/fhir` is above
 //! `http://acme.org/fhir/ValueSet/123` but not above `http://acme.org/fhirx`. Here a stored URI
@@ -12,13 +12,20 @@
 //! equality with each of the value's finitely many [`ancestors`], all bound. That keeps every
 //! dialect's index usable and needs no escaping of stored text.
 
+use super::SqlTranslator;
+use super::condition::{misfit, never, or, unsupported_modifier};
+use crate::search::{Modifier, SearchValue};
+use crate::sql::LikePattern;
+use crate::translate::{BindValue, SqlFragment};
+use crate::{Error, Result};
+
 /// The most `/` characters an `:above` value may contain: each adds two candidates, and every
 /// candidate is a bound value (SQL Server accepts 2100 per statement).
-pub const MAX_SLASHES: usize = 64;
+const MAX_SLASHES: usize = 64;
 
 /// The text every URI strictly below `value` starts with: `value` itself when it ends with `/`,
 /// else `value/`. A URI is below `value` when it equals `value` or starts with this prefix.
-pub fn below_prefix(value: &str) -> String {
+fn below_prefix(value: &str) -> String {
     if value.ends_with('/') {
         value.to_owned()
     } else {
@@ -28,7 +35,7 @@ pub fn below_prefix(value: &str) -> String {
 
 /// Every URI above `value`, `value` included: each prefix of `value` that ends just before or
 /// just after a `/`. `Err` when `value` holds more than [`MAX_SLASHES`] slashes.
-pub fn ancestors(value: &str) -> Result<Vec<String>, String> {
+fn ancestors(value: &str) -> Result<Vec<String>, String> {
     if value.matches('/').count() > MAX_SLASHES {
         return Err(format!(
             ":above takes URIs of at most {MAX_SLASHES} path segments"
@@ -45,6 +52,52 @@ pub fn ancestors(value: &str) -> Result<Vec<String>, String> {
     // Duplicates are adjacent: `a//` yields `a/` twice, and a trailing `/` yields `value` twice.
     found.dedup();
     Ok(found)
+}
+
+impl SqlTranslator {
+    /// Any value matching the uri expression `expr`: equal, or below or above it by segments.
+    pub(super) fn uri_values(
+        &self,
+        expr: &str,
+        modifier: Option<&Modifier>,
+        values: &[SearchValue],
+        name: &str,
+    ) -> Result<SqlFragment> {
+        if !matches!(modifier, None | Some(Modifier::Below | Modifier::Above)) {
+            return Err(unsupported_modifier(name));
+        }
+        let d = self.dialect;
+        let mut alternatives = Vec::new();
+        for value in values {
+            let SearchValue::String(text) = value else {
+                return Err(misfit(name));
+            };
+            if text.contains('\0') {
+                alternatives.push(never());
+                continue;
+            }
+            alternatives.push(match modifier {
+                None => d.exact_eq(expr, BindValue::Text(text.clone())),
+                Some(Modifier::Below) => {
+                    let prefix = below_prefix(text);
+                    let under = d.like(expr, LikePattern::StartsWith, &prefix, false);
+                    if prefix == *text {
+                        under
+                    } else {
+                        or(vec![d.exact_eq(expr, BindValue::Text(text.clone())), under])
+                    }
+                }
+                _ => {
+                    let above = ancestors(text).map_err(|msg| Error::invalid_search(name, msg))?;
+                    or(above
+                        .into_iter()
+                        .map(|a| d.exact_eq(expr, BindValue::Text(a)))
+                        .collect())
+                }
+            });
+        }
+        Ok(or(alternatives))
+    }
 }
 
 #[cfg(test)]
