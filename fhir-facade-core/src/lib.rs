@@ -79,7 +79,7 @@
 //! |---|---|---|
 //! | crate root | [`ResourceProvider`], [`SearchTranslator`], [`AccessPolicy`], [`Facade`] and its builder, [`Context`], [`Constraint`], [`Interaction`]s, [`SearchPage`], [`Updated`], [`Resource`], [`Error`] and [`Result`], [`Bundle`] and its entries, [`PageSize`], [`Cursor`], [`MemoryProvider`] | stable: the traits only gain provided methods; the enums are `#[non_exhaustive]` |
 //! | [`search`] | the parsed [`SearchQuery`] and its [`search::Criterion`]s and [`search::SearchValue`]s, one value type per parameter type, [`search::registry`] (the R4 definitions), [`search::references`] | stable; the criterion, value and modifier enums are `#[non_exhaustive]` |
-//! | [`sql`] | the declarative SQL path, all at `sql::`: the dialects and [`sql::DatabaseKind`], [`sql::SqlTranslator`] and [`sql::SqlPlan`], [`sql::SqlProvider`], the [`sql::Executor`]/[`sql::RowMapper`]/[`sql::SqlRow`] traits the adapters and row mappers implement; [`sql::mapping`] (the table and parameter mappings) and [`sql::write`](mod@sql::write) (transactions) as modules | stable for users of the mappings: the mapping enums and `LikePattern` are `#[non_exhaustive]`, mappings and translators are built by constructors with private fields; the [`sql::Dialect`] trait is sealed, so only this crate adds databases and new methods break no one |
+//! | [`sql`] | the declarative SQL path, all at `sql::`: the dialects and [`sql::DatabaseKind`], [`sql::SqlFragment`] and [`sql::BindValue`] (SQL apart from its bound values), [`sql::SqlTranslator`] (the [`SearchTranslator`] over mappings) and [`sql::SqlPlan`], [`sql::SqlProvider`], the [`sql::Executor`]/[`sql::RowMapper`]/[`sql::SqlRow`] traits the adapters and row mappers implement; [`sql::mapping`] (the table and parameter mappings) and [`sql::write`](mod@sql::write) (transactions) as modules | stable for users of the mappings: the mapping enums and `LikePattern` are `#[non_exhaustive]`, mappings and translators are built by constructors with private fields; the [`sql::Dialect`] trait is sealed, so only this crate adds databases and new methods break no one |
 //! | [`smart`] | SMART scopes and the grant a validated token gives | stable |
 //! | [`error`], [`bundle`], [`capability`], [`compartment`] | `OperationOutcome` issues, Bundle building blocks, CapabilityStatement options, the Patient compartment | stable |
 //!
@@ -100,7 +100,6 @@ mod resource;
 pub mod search;
 pub mod smart;
 pub mod sql;
-pub mod translate;
 
 pub use bundle::{Bundle, BundleEntry, BundleType, EntryResponse, LinkRelation, SearchMode};
 pub use capability::{CapabilityOptions, capability_statement};
@@ -115,4 +114,4 @@ pub use provider::{
 pub use resource::Resource;
 pub use search::LocalRef;
 pub use search::SearchQuery;
-pub use translate::SearchTranslator;
+pub use sql::SearchTranslator;

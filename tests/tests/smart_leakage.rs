@@ -33,11 +33,11 @@ use fhir_facade_axum::FhirRouter;
 use fhir_facade_axum::auth::{AuthConfig, TokenValidator};
 use fhir_facade_core::search::SearchParamDef;
 use fhir_facade_core::search::registry::r4_param;
+use fhir_facade_core::sql::SqlFragment;
 use fhir_facade_core::sql::mapping::{
     IdKind, ParamMapping, ReferenceMapping, SqlSchema, StringColumn, TableMapping, TokenCode,
     TokenMapping, ValueSource,
 };
-use fhir_facade_core::translate::SqlFragment;
 use fhir_facade_core::{
     Context, Error, Facade, Interaction, Interactions, Resource, ResourceProvider, Result,
     SearchPage, SearchQuery,

@@ -5,8 +5,8 @@ use std::time::Duration;
 
 use async_trait::async_trait;
 use fhir_facade_core::sql::write::{Transact, Transaction as WriteTransaction};
+use fhir_facade_core::sql::{BindValue, SqlFragment};
 use fhir_facade_core::sql::{DatabaseKind, Dialect, Executor};
-use fhir_facade_core::translate::{BindValue, SqlFragment};
 #[cfg(any(feature = "mysql", feature = "sqlite"))]
 use time::{OffsetDateTime, PrimitiveDateTime, UtcOffset};
 

@@ -8,11 +8,11 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use async_trait::async_trait;
 use fhir_facade_core::search::Handling;
 use fhir_facade_core::search::registry::r4_param;
+use fhir_facade_core::sql::SqlFragment;
 use fhir_facade_core::sql::mapping::{
     IdKind, ParamMapping, ReferenceMapping, SqlSchema, TableMapping,
 };
 use fhir_facade_core::sql::{Dialect, Executor, SqlProvider};
-use fhir_facade_core::translate::SqlFragment;
 use fhir_facade_core::{Context, Facade, Resource, SearchRequest};
 use fhir_facade_sqlx::{Database, Pool, Row, RowMapper};
 use serde_json::{Value, json};

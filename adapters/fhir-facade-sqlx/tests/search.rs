@@ -14,7 +14,7 @@
 use std::str::FromStr;
 use std::time::Duration;
 
-use fhir_facade_core::translate::SqlFragment;
+use fhir_facade_core::sql::SqlFragment;
 use fhir_facade_sqlx::{Database, Pool};
 
 use fhir_facade_tests::search_table::fixture::{self, Engine};

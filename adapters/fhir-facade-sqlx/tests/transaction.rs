@@ -4,7 +4,7 @@
 use std::time::Duration;
 
 use fhir_facade_core::sql::write::{Transact, Transaction, in_transaction};
-use fhir_facade_core::translate::{BindValue, SqlFragment};
+use fhir_facade_core::sql::{BindValue, SqlFragment};
 use fhir_facade_sqlx::{Database, Pool};
 
 async fn db() -> Database {

@@ -2,7 +2,7 @@
 
 use std::borrow::Cow;
 
-use fhir_facade_core::translate::BindValue;
+use fhir_facade_core::sql::BindValue;
 use tiberius::time::{Date as TdsDate, DateTime2, Time as TdsTime};
 use tiberius::{ColumnData, IntoSql};
 use time::{Date, Month, Time, UtcOffset};

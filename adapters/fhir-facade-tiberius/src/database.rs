@@ -4,8 +4,8 @@ use std::time::Duration;
 
 use async_trait::async_trait;
 use fhir_facade_core::sql::write::{Transact, Transaction as WriteTransaction};
+use fhir_facade_core::sql::{BindValue, SqlFragment};
 use fhir_facade_core::sql::{Dialect, Executor, MsSqlDialect};
-use fhir_facade_core::translate::{BindValue, SqlFragment};
 use tiberius::Query;
 use tokio::time::{Instant, timeout_at};
 

@@ -10,7 +10,7 @@
 
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
-use fhir_facade_core::translate::SqlFragment;
+use fhir_facade_core::sql::SqlFragment;
 use fhir_facade_core::{Context, Resource, ResourceProvider};
 use fhir_facade_tiberius::{Database, Pool, Row, RowMapper, TiberiusProvider};
 use serde_json::json;

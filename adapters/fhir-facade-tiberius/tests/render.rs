@@ -12,12 +12,12 @@ use std::sync::Arc;
 
 use fhir_facade_core::search::ParseOptions;
 use fhir_facade_core::search::registry::r4_param;
+use fhir_facade_core::sql::BindValue;
 use fhir_facade_core::sql::mapping::{
     DateMapping, IdKind, ParamMapping, SqlSchema, TableMapping, TimeKind, TokenCode, TokenMapping,
     ValueSource,
 };
 use fhir_facade_core::sql::{Dialect, FOLD_MAP, MsSqlDialect, SqlPlan, SqlTranslator};
-use fhir_facade_core::translate::BindValue;
 use fhir_facade_core::{Constraint, SearchQuery, SearchTranslator};
 use time::macros::datetime;
 

@@ -4,7 +4,7 @@
 use std::time::{Duration, Instant};
 
 use fhir_facade_core::error::DatabaseErrorKind;
-use fhir_facade_core::translate::SqlFragment;
+use fhir_facade_core::sql::SqlFragment;
 use fhir_facade_tiberius::{Database, Pool, config_from_url};
 
 fn closed_port_url() -> String {

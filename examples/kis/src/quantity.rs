@@ -44,7 +44,7 @@ use fhir_facade_core::search::{
 };
 use fhir_facade_core::sql::Dialect;
 use fhir_facade_core::sql::mapping::ParamMapping;
-use fhir_facade_core::translate::{BindValue, SqlFragment};
+use fhir_facade_core::sql::{BindValue, SqlFragment};
 use rust_decimal::Decimal;
 
 use crate::Backend;

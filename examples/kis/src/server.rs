@@ -96,7 +96,7 @@ impl KisDatabase {
 
     /// Whether the database answers `SELECT 1` (for `/readyz`).
     pub async fn ping(&self) -> bool {
-        let one = fhir_facade_core::translate::SqlFragment::sql("SELECT 1");
+        let one = fhir_facade_core::sql::SqlFragment::sql("SELECT 1");
         match self {
             KisDatabase::Sqlx(db) => db.fetch_all(&one, None).await.is_ok(),
             KisDatabase::MsSql(db) => db.fetch_all(&one, None).await.is_ok(),

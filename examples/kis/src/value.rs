@@ -21,7 +21,7 @@
 
 use std::str::FromStr;
 
-use fhir_facade_core::translate::BindValue;
+use fhir_facade_core::sql::BindValue;
 
 use rust_decimal::Decimal;
 

@@ -17,7 +17,7 @@
 use std::time::Duration;
 
 use fhir_facade_core::sql::fold;
-use fhir_facade_core::translate::{BindValue, SqlFragment};
+use fhir_facade_core::sql::{BindValue, SqlFragment};
 use fhir_facade_sqlx::{Database, Pool};
 use fhir_facade_tests::contract::checks::{self, capability};
 use fhir_facade_tests::contract::clients::{self, ClientSearch};

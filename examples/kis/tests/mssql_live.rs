@@ -9,7 +9,7 @@ use std::time::SystemTime;
 
 use fhir_facade_core::search::{DateRange, DateValue, Handling, ParseOptions, QuantityValue};
 use fhir_facade_core::sql::fold;
-use fhir_facade_core::translate::{BindValue, SqlFragment};
+use fhir_facade_core::sql::{BindValue, SqlFragment};
 use fhir_facade_core::{Context, Facade, Resource, SearchQuery};
 use kis_facade::Backend;
 use kis_facade::generate::Dataset;

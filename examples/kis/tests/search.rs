@@ -9,7 +9,7 @@ use std::sync::Arc;
 use common::{BASE, Kis, run};
 use fhir_facade_core::search::{DateRange, DateValue, Handling, QuantityValue};
 use fhir_facade_core::sql::fold;
-use fhir_facade_core::translate::{BindValue, SqlFragment};
+use fhir_facade_core::sql::{BindValue, SqlFragment};
 use fhir_facade_core::{Context, SearchRequest};
 use kis_facade::quantity::{UCUM, stored_value_matches};
 use kis_facade::value::legacy_date_to_fhir;

@@ -5,8 +5,8 @@ use std::sync::Arc;
 
 use fhir_facade_core::SearchQuery;
 use fhir_facade_core::search::ParseOptions;
+use fhir_facade_core::sql::BindValue;
 use fhir_facade_core::sql::{MsSqlDialect, SqlTranslator};
-use fhir_facade_core::translate::BindValue;
 use kis_facade::Backend;
 use kis_facade::mapping::shared_schema;
 use kis_facade::provider::next_key_statements;

@@ -9,7 +9,7 @@ mod common;
 use std::sync::Arc;
 
 use common::{BASE, Kis, run};
-use fhir_facade_core::translate::{BindValue, SqlFragment};
+use fhir_facade_core::sql::{BindValue, SqlFragment};
 use fhir_facade_core::{Constraint, Context, Resource};
 use fhir_facade_sqlx::Row;
 use kis_facade::generate::pat_nr;

@@ -488,8 +488,8 @@ const MSSQL_MAX_PARAMS: usize = 2000;
 
 /// A CSV value as SQL Server converts it from `nvarchar` unambiguously: `datetime` columns get
 /// ISO 8601 with a `T` (`2013-07-05T00:00:00`), which no `DATEFORMAT` setting reads otherwise.
-fn mssql_value(value: &str, datetime: bool) -> fhir_facade_core::translate::BindValue {
-    use fhir_facade_core::translate::BindValue;
+fn mssql_value(value: &str, datetime: bool) -> fhir_facade_core::sql::BindValue {
+    use fhir_facade_core::sql::BindValue;
     if value.is_empty() {
         BindValue::Null
     } else if datetime && value.len() == 10 {
@@ -511,7 +511,7 @@ pub async fn load_mssql(
     quiet: bool,
 ) -> Result<LoadReport, LoadError> {
     use fhir_facade_core::sql::SqlRow;
-    use fhir_facade_core::translate::{BindValue, SqlFragment};
+    use fhir_facade_core::sql::{BindValue, SqlFragment};
     let [ddl, keys, indices] = ddl::SQL_SERVER;
     let progress = progress_bar(quiet);
     let opened = open_all(source, ddl, &progress)?;
@@ -674,7 +674,7 @@ mod tests {
 
     #[test]
     fn sql_server_gets_unambiguous_datetimes_and_nulls() {
-        use fhir_facade_core::translate::BindValue;
+        use fhir_facade_core::sql::BindValue;
         let text = |s: &str| BindValue::Text(s.into());
         assert_eq!(mssql_value("", true), BindValue::Null);
         assert_eq!(mssql_value("", false), BindValue::Null);

@@ -24,11 +24,11 @@ use fhir_facade_core::search::{
     Criterion, Modifier, SearchParamDef, SearchValue, TokenSystem, TokenValue,
 };
 use fhir_facade_core::sql::Dialect;
+use fhir_facade_core::sql::SqlFragment;
 use fhir_facade_core::sql::mapping::{
     DateMapping, IdKind, ParamMapping, QuantityMapping, ReferenceMapping, SqlSchema, TableMapping,
     TimeKind, TokenCode, TokenMapping, ValueSource,
 };
-use fhir_facade_core::translate::SqlFragment;
 use fhir_facade_core::{Error, Result};
 
 use crate::vocab::{OBSERVATION_CATEGORY, VITAL_SIGNS_LOINC, system_sql};
@@ -649,7 +649,7 @@ fn observation_id(alias: &'static str) -> ParamMapping {
                 return Err(Error::invalid_search("_id", "an id is expected"));
             };
             for (i, prefix) in [MEASUREMENT_PREFIX, OBSERVATION_PREFIX].iter().enumerate() {
-                if let Some(fhir_facade_core::translate::BindValue::Int(key)) =
+                if let Some(fhir_facade_core::sql::BindValue::Int(key)) =
                     IdKind::PrefixedInteger((*prefix).to_owned()).key(id)
                 {
                     keys[i].push(key);
@@ -667,7 +667,7 @@ fn observation_id(alias: &'static str) -> ParamMapping {
                 if i > 0 {
                     part.push(", ");
                 }
-                part.push_bind(fhir_facade_core::translate::BindValue::Int(key));
+                part.push_bind(fhir_facade_core::sql::BindValue::Int(key));
             }
             part.push("))");
             alternatives.push(part);
@@ -790,8 +790,8 @@ pub fn schema(at: &CdmLocation, dialect: &dyn Dialect) -> Result<SqlSchema> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use fhir_facade_core::sql::BindValue;
     use fhir_facade_core::sql::PgDialect;
-    use fhir_facade_core::translate::BindValue;
 
     #[test]
     fn schema_names_are_plain_identifiers() {

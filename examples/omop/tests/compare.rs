@@ -19,8 +19,8 @@ use std::time::Instant;
 
 use fhir_facade_core::search::Handling;
 use fhir_facade_core::search::registry::r4_param;
+use fhir_facade_core::sql::BindValue;
 use fhir_facade_core::sql::{Dialect, PgDialect, SqlTranslator, SqliteDialect};
-use fhir_facade_core::translate::BindValue;
 use fhir_facade_core::{Context, Facade, SearchQuery, SearchRequest, SearchTranslator};
 use omop_facade::load::{CsvDir, load_postgres, load_sqlite, sqlite_writer};
 use omop_facade::mapping::CdmLocation;

@@ -9,8 +9,8 @@ use std::sync::Arc;
 
 use fhir_facade_core::search::Handling;
 use fhir_facade_core::search::registry::r4_param;
+use fhir_facade_core::sql::{BindValue, SqlFragment};
 use fhir_facade_core::sql::{Dialect, MsSqlDialect, SqlTranslator};
-use fhir_facade_core::translate::{BindValue, SqlFragment};
 use fhir_facade_core::{Context, SearchQuery, SearchRequest, SearchTranslator};
 use omop_facade::mapping::{CdmLocation, schema};
 

@@ -31,7 +31,7 @@ use std::sync::Arc;
 
 use super::Dialect;
 use crate::search::{Criterion, SearchParamDef};
-use crate::translate::{BindValue, SqlFragment};
+use crate::sql::{BindValue, SqlFragment};
 use crate::{Error, Result};
 
 /// How the table's key holds a FHIR id.

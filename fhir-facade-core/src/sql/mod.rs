@@ -12,7 +12,7 @@
 //!
 //! ## SQL dialect differences, in one place
 //!
-//! A SQL translator writes its statements as [`SqlFragment`](crate::translate::SqlFragment)s
+//! A SQL translator writes its statements as [`SqlFragment`]s
 //! through a [`Dialect`] and never spells dialect-specific SQL itself. One search then gives the
 //! same rows, in the same order, on PostgreSQL, MySQL/MariaDB, SQLite and SQL Server:
 //!
@@ -29,7 +29,7 @@
 //!
 //! ```
 //! use fhir_facade_core::sql::{Dialect, LikePattern, MsSqlDialect};
-//! use fhir_facade_core::translate::{BindValue, SqlFragment};
+//! use fhir_facade_core::sql::{BindValue, SqlFragment};
 //!
 //! let d = MsSqlDialect;
 //! let mut q = SqlFragment::sql(format!("SELECT id FROM {} WHERE ", d.quote_path("dbo.pat")));
@@ -47,6 +47,7 @@
 //! ```
 
 mod dialect;
+mod fragment;
 mod kind;
 pub mod mapping;
 mod provider;
@@ -56,9 +57,10 @@ mod translator;
 pub mod write;
 
 pub use dialect::{Dialect, LikePattern, MsSqlDialect, MySqlDialect, PgDialect, SqliteDialect};
+pub use fragment::{BindValue, SqlFragment};
 pub use kind::DatabaseKind;
 pub use provider::{Executor, RowMapper, SqlProvider};
 pub use row::SqlRow;
 pub use text::{FOLD_MAP, escape_like, fold};
-pub use translator::{SqlPlan, SqlTranslator};
+pub use translator::{SearchTranslator, SqlPlan, SqlTranslator};
 pub use write::{Transact, Transaction, in_transaction};

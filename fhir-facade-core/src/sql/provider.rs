@@ -12,7 +12,7 @@ use async_trait::async_trait;
 use super::mapping::SqlSchema;
 use super::{Dialect, SqlTranslator};
 use crate::search::SearchParamDef;
-use crate::translate::SqlFragment;
+use crate::sql::SqlFragment;
 use crate::{
     Context, Error, Resource, ResourceProvider, Result, SearchPage, SearchQuery, SearchTranslator,
 };

@@ -16,7 +16,7 @@
 //! use async_trait::async_trait;
 //! use fhir_facade_core::sql::write::{Transact, Transaction, in_transaction};
 //! use fhir_facade_core::sql::{Dialect, Executor, SqliteDialect};
-//! use fhir_facade_core::translate::SqlFragment;
+//! use fhir_facade_core::sql::SqlFragment;
 //! use fhir_facade_core::{Error, Result};
 //! use std::sync::{Arc, Mutex};
 //!
@@ -79,7 +79,7 @@ use async_trait::async_trait;
 
 use super::{Dialect, Executor};
 use crate::error::DatabaseErrorKind;
-use crate::translate::SqlFragment;
+use crate::sql::SqlFragment;
 use crate::{Error, Result};
 
 /// An open transaction on one connection. Implemented by the driver adapters.

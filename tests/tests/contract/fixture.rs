@@ -10,7 +10,7 @@ use fhir_facade_core::sql::mapping::{
     CompositeMapping, DateMapping, IdKind, ParamMapping, QuantityMapping, ReferenceMapping,
     SqlSchema, StringColumn, TableMapping, TimeKind, TokenCode, TokenMapping, ValueSource,
 };
-use fhir_facade_core::translate::{BindValue, SqlFragment};
+use fhir_facade_core::sql::{BindValue, SqlFragment};
 use fhir_facade_core::{Error, Resource, Result};
 use fhir_facade_sqlx::{Database, Row, RowMapper, SqlxProvider};
 use fhir_facade_tests::contract::IncludeKey;

@@ -24,7 +24,7 @@ use std::time::Duration;
 
 use fhir_facade_axum::FhirRouter;
 use fhir_facade_axum::auth::{AuthConfig, TokenValidator};
-use fhir_facade_core::translate::SqlFragment;
+use fhir_facade_core::sql::SqlFragment;
 use fhir_facade_core::{Facade, ResourceProvider};
 use fhir_facade_sqlx::{Database, Pool};
 

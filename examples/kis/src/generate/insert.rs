@@ -4,7 +4,7 @@ use time::OffsetDateTime;
 
 use crate::value::{opt_text, text};
 use fhir_facade_core::sql::write::Transaction;
-use fhir_facade_core::translate::{BindValue, SqlFragment};
+use fhir_facade_core::sql::{BindValue, SqlFragment};
 
 use super::{Dataset, labcode_map};
 use crate::{Backend, schema};

@@ -2,9 +2,9 @@
 //! transaction.
 
 use fhir_facade_core::Result;
+use fhir_facade_core::sql::SqlFragment;
 use fhir_facade_core::sql::SqlRow;
 use fhir_facade_core::sql::write::Transaction;
-use fhir_facade_core::translate::SqlFragment;
 
 use crate::Backend;
 

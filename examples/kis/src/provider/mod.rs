@@ -23,10 +23,10 @@ use std::sync::Arc;
 
 use async_trait::async_trait;
 use fhir_facade_core::search::SearchParamDef;
+use fhir_facade_core::sql::BindValue;
 use fhir_facade_core::sql::mapping::SqlSchema;
 use fhir_facade_core::sql::write::Transact;
 use fhir_facade_core::sql::{SqlProvider, SqlRow};
-use fhir_facade_core::translate::BindValue;
 use fhir_facade_core::{
     Constraint, Context, Error, Interaction, Interactions, Resource, ResourceProvider, Result,
     SearchPage, SearchQuery, Updated,

@@ -1,7 +1,7 @@
 //! Reading incoming resources into the legacy columns they write: anything the KIS cannot store
 //! is a 422 naming the element.
 
-use fhir_facade_core::translate::BindValue;
+use fhir_facade_core::sql::BindValue;
 use fhir_facade_core::{Error, Resource, Result};
 use serde_json::Value;
 use time::OffsetDateTime;

@@ -12,8 +12,8 @@ use std::sync::atomic::{AtomicU32, Ordering};
 use std::time::Duration;
 
 use fhir_facade_core::search::{Handling, ParseOptions};
+use fhir_facade_core::sql::SqlFragment;
 use fhir_facade_core::sql::write::{Transact, Transaction};
-use fhir_facade_core::translate::SqlFragment;
 use fhir_facade_core::{Context, Facade, Resource, SearchQuery};
 use fhir_facade_sqlx::{Database, Pool, Row};
 use kis_facade::Backend;

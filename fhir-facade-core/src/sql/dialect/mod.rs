@@ -5,7 +5,7 @@ use std::fmt::{self, Write as _};
 use time::{OffsetDateTime, UtcOffset};
 
 use super::text::escape_like;
-use crate::translate::{BindValue, SqlFragment};
+use crate::sql::{BindValue, SqlFragment};
 
 mod mssql;
 mod mysql;

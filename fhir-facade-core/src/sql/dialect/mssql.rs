@@ -8,7 +8,7 @@ use super::{
     replace_chain, row_count, sealed, utc,
 };
 use crate::sql::text::{self, FOLD_MAP, escape_like};
-use crate::translate::{BindValue, SqlFragment};
+use crate::sql::{BindValue, SqlFragment};
 
 /// Microsoft SQL Server (2012 or later, for `OFFSET … FETCH`).
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]

@@ -8,7 +8,7 @@ use super::{
     quote_with, replace_chain, sealed, utc,
 };
 use crate::sql::text::{self, FOLD_MAP};
-use crate::translate::{BindValue, SqlFragment};
+use crate::sql::{BindValue, SqlFragment};
 
 /// MySQL and MariaDB.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]

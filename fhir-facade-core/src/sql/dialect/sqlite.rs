@@ -7,7 +7,7 @@ use super::{
     replace_chain, sealed, utc,
 };
 use crate::sql::text::{self, FOLD_MAP};
-use crate::translate::{BindValue, SqlFragment};
+use crate::sql::{BindValue, SqlFragment};
 
 /// SQLite.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]

@@ -7,8 +7,8 @@ use super::SqlTranslator;
 use super::condition::{and, misfit, or, unsupported};
 use crate::Result;
 use crate::search::{SearchParamDef, SearchValue};
+use crate::sql::SqlFragment;
 use crate::sql::mapping::{CompositeMapping, TableMapping};
-use crate::translate::SqlFragment;
 
 impl SqlTranslator {
     /// Any composite value, each matching all its components on one row.
@@ -76,11 +76,11 @@ mod tests {
 
     use super::*;
     use crate::search::registry::r4_param;
+    use crate::sql::BindValue;
     use crate::sql::mapping::{
         IdKind, ParamMapping, QuantityMapping, SqlSchema, TokenCode, TokenMapping, ValueSource,
     };
     use crate::sql::{Dialect, PgDialect};
-    use crate::translate::BindValue;
     use crate::{SearchQuery, SearchTranslator};
 
     #[test]

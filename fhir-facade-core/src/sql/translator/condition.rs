@@ -3,7 +3,7 @@
 //! mapping cannot answer.
 
 use crate::Error;
-use crate::translate::{BindValue, SqlFragment};
+use crate::sql::{BindValue, SqlFragment};
 
 pub(super) fn unsupported(param: impl Into<String>, message: impl Into<String>) -> Error {
     Error::UnsupportedSearch {

@@ -8,7 +8,7 @@ use super::condition::{and, binary, is_not_null, misfit, negate, never, or, with
 use crate::Result;
 use crate::search::{DateValue, Prefix, SearchValue};
 use crate::sql::mapping::{DateMapping, TimeKind};
-use crate::translate::{BindValue, SqlFragment};
+use crate::sql::{BindValue, SqlFragment};
 
 /// Which end of a stored value's range is compared with an instant, and how.
 #[derive(Debug, Clone, Copy)]

@@ -4,8 +4,8 @@
 use super::condition::{misfit, negate, never, unsupported_modifier};
 use crate::Result;
 use crate::search::{Modifier, SearchValue, TokenSystem, TokenValue};
+use crate::sql::SqlFragment;
 use crate::sql::mapping::TableMapping;
-use crate::translate::SqlFragment;
 
 /// `_id=a,b` as `id IN (…)`, and `_id:not` its negation.
 pub(super) fn values(

@@ -4,7 +4,7 @@
 use super::condition::{and, binary, is_not_null, misfit, negate, or};
 use crate::Result;
 use crate::search::{NumberValue, Prefix, SearchValue};
-use crate::translate::{BindValue, SqlFragment};
+use crate::sql::{BindValue, SqlFragment};
 
 /// Any of the number values on the numeric expression `expr`.
 pub(super) fn values(expr: &str, values: &[SearchValue], name: &str) -> Result<SqlFragment> {

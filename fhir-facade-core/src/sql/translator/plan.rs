@@ -1,7 +1,7 @@
 //! [`SqlPlan`]: the statements of one search, and the paging links its rows give.
 
 use crate::search::PageToken;
-use crate::translate::SqlFragment;
+use crate::sql::SqlFragment;
 
 /// The statements of one search.
 #[derive(Debug, Clone, PartialEq)]

@@ -6,8 +6,8 @@ use super::condition::{and, misfit, never, or, storable};
 use super::number::number_match;
 use crate::Result;
 use crate::search::{QuantityValue, SearchValue};
+use crate::sql::SqlFragment;
 use crate::sql::mapping::{QuantityMapping, ValueSource};
-use crate::translate::SqlFragment;
 
 impl SqlTranslator {
     /// Any of the quantity values on the mapped value and unit.

@@ -8,8 +8,8 @@ use super::condition::{binary, misfit, never, or, unsupported, unsupported_modif
 use super::{Scope, SqlTranslator, param_mapping};
 use crate::Result;
 use crate::search::{Criterion, Modifier, ReferenceValue, SearchParamDef, SearchValue};
+use crate::sql::SqlFragment;
 use crate::sql::mapping::{ParamMapping, ReferenceMapping, TableMapping};
-use crate::translate::SqlFragment;
 
 impl SqlTranslator {
     /// `reference=Type/id` (or `reference:Type=id`) as foreign-key equality; a reference to

@@ -81,9 +81,9 @@ mod tests {
     use super::*;
     use crate::SearchTranslator;
     use crate::search::registry::r4_param;
+    use crate::sql::SqlFragment;
     use crate::sql::mapping::{CustomFn, IdKind, SqlSchema};
     use crate::sql::{Dialect, PgDialect};
-    use crate::translate::SqlFragment;
 
     #[test]
     fn sorting_by_id_uses_the_id_expression_whatever_maps_id() {

@@ -6,8 +6,8 @@ use super::condition::{misfit, never, or, unsupported_modifier};
 use crate::Result;
 use crate::search::{Modifier, SearchValue};
 use crate::sql::mapping::StringColumn;
+use crate::sql::{BindValue, SqlFragment};
 use crate::sql::{LikePattern, fold};
-use crate::translate::{BindValue, SqlFragment};
 
 impl SqlTranslator {
     /// Any value matching any column. A column with a pre-folded companion compares that with

@@ -10,7 +10,7 @@ use crate::Result;
 use crate::search::{Modifier, SearchValue, TokenSystem, TokenValue};
 use crate::sql::LikePattern;
 use crate::sql::mapping::{TokenCode, TokenMapping, ValueSource};
-use crate::translate::{BindValue, SqlFragment};
+use crate::sql::{BindValue, SqlFragment};
 
 impl SqlTranslator {
     /// A token criterion, by its modifier.

@@ -16,7 +16,7 @@ use super::SqlTranslator;
 use super::condition::{misfit, never, or, unsupported_modifier};
 use crate::search::{Modifier, SearchValue};
 use crate::sql::LikePattern;
-use crate::translate::{BindValue, SqlFragment};
+use crate::sql::{BindValue, SqlFragment};
 use crate::{Error, Result};
 
 /// The most `/` characters an `:above` value may contain: each adds two candidates, and every

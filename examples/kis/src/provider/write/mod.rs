@@ -12,8 +12,8 @@ use fhir_facade_core::error::DatabaseErrorKind;
 use fhir_facade_core::search::SearchParamDef;
 use fhir_facade_core::search::registry::r4_param;
 use fhir_facade_core::sql::write::{Transact, Transaction, Work, in_transaction, is_conflict};
+use fhir_facade_core::sql::{BindValue, SqlFragment};
 use fhir_facade_core::sql::{RowMapper, SqlTranslator};
-use fhir_facade_core::translate::{BindValue, SqlFragment};
 use fhir_facade_core::{Context, Error, Resource, Result, SearchQuery, SearchTranslator};
 use time::OffsetDateTime;
 

@@ -1,9 +1,9 @@
 //! The Observation write on `labor_befund`: the LOINC code mapped to `labcode` through
 //! `labcode_map`, the patient and case checked, a new `befund_id`.
 
+use fhir_facade_core::sql::BindValue;
 use fhir_facade_core::sql::write::{Transact, Transaction};
 use fhir_facade_core::sql::{SqlRow, SqlTranslator};
-use fhir_facade_core::translate::BindValue;
 use fhir_facade_core::{Context, Error, Resource, Result};
 
 use super::{opt_text, read_back, run, statement, text};

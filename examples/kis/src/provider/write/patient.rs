@@ -2,8 +2,8 @@
 //! check `If-Match` against `aend_zaehler` and increment it; delete sets `geloescht`.
 
 use fhir_facade_core::sql::write::{Transact, Transaction};
+use fhir_facade_core::sql::{BindValue, SqlFragment};
 use fhir_facade_core::sql::{SqlRow, SqlTranslator};
-use fhir_facade_core::translate::{BindValue, SqlFragment};
 use fhir_facade_core::{Context, Error, Resource, Result, Updated};
 
 use super::{concurrent, now, opt_text, read_back, run, statement, text};

@@ -1,75 +1,10 @@
-//! [`SearchTranslator`]: from a parsed search to a query plan for one legacy schema, and the SQL
-//! fragment types plans are made of.
+//! The SQL fragment types plans are made of.
 //!
 //! Values never become SQL text: a [`SqlFragment`] keeps SQL and bound values apart, and the
 //! placeholders (`$1`, `?`, `@P1`) are only numbered when a dialect renders the finished statement.
 
-use crate::search::SearchQuery;
-use crate::{Constraint, Result};
 use rust_decimal::Decimal;
 use time::{Date, OffsetDateTime};
-
-/// Turns a [`SearchQuery`] and the request's [`Constraint`]s into a plan an adapter can execute.
-///
-/// A translator must translate every criterion and constraint or fail with
-/// [`Error::UnsupportedSearch`](crate::Error::UnsupportedSearch): a dropped filter returns wrong
-/// clinical data, and a dropped constraint leaks it.
-///
-/// # Example
-///
-/// A translator that only knows `_id`, over a table `pat(pat_id)`:
-///
-/// ```
-/// use fhir_facade_core::search::{Criterion, SearchValue};
-/// use fhir_facade_core::translate::{BindValue, SearchTranslator, SqlFragment};
-/// use fhir_facade_core::{Constraint, Error, Result, SearchQuery};
-///
-/// struct ById;
-///
-/// impl SearchTranslator for ById {
-///     type Plan = SqlFragment;
-///
-///     fn translate(&self, query: &SearchQuery, constraints: &[Constraint]) -> Result<SqlFragment> {
-///         if !constraints.is_empty() {
-///             return Err(Error::UnsupportedSearch { param: "constraint".into(), message: "none supported".into() });
-///         }
-///         let mut sql = SqlFragment::sql("SELECT pat_id FROM pat WHERE 1=1");
-///         for criterion in &query.criteria {
-///             let Criterion::Values { param, modifier: None, values } = criterion else {
-///                 return Err(Error::UnsupportedSearch { param: "?".into(), message: "unsupported".into() });
-///             };
-///             if param.code != "_id" {
-///                 return Err(Error::UnsupportedSearch { param: param.code.into(), message: "unsupported".into() });
-///             }
-///             let ids = values.iter().filter_map(|v| match v {
-///                 SearchValue::Token(t) => t.code.clone(),
-///                 _ => None,
-///             });
-///             sql.push(" AND pat_id IN (");
-///             for (i, id) in ids.enumerate() {
-///                 if i > 0 { sql.push(", "); }
-///                 sql.push_bind(BindValue::Text(id));
-///             }
-///             sql.push(")");
-///         }
-///         Ok(sql)
-///     }
-/// }
-///
-/// let id = fhir_facade_core::search::registry::r4_param("Patient", "_id").unwrap();
-/// let query = SearchQuery::by_ids("Patient", id, &["7".to_owned(), "9".to_owned()]);
-/// let plan = ById.translate(&query, &[]).unwrap();
-/// let (sql, binds) = plan.render(|n| format!("${n}"));
-/// assert_eq!(sql, "SELECT pat_id FROM pat WHERE 1=1 AND pat_id IN ($1, $2)");
-/// assert_eq!(binds, vec![BindValue::Text("7".into()), BindValue::Text("9".into())]);
-/// ```
-pub trait SearchTranslator: Send + Sync {
-    /// What the adapter executes (for the SQL adapters, statements built from [`SqlFragment`]s).
-    type Plan;
-
-    /// Translates a search under the request's constraints.
-    fn translate(&self, query: &SearchQuery, constraints: &[Constraint]) -> Result<Self::Plan>;
-}
 
 /// A value bound to a statement parameter.
 #[derive(Debug, Clone, PartialEq)]
