@@ -2,7 +2,7 @@
 //! (`tests/tests/contract`) and the suites over the example facades (`examples/*/tests/contract.rs`):
 //! an HTTP client that validates every resource it receives and records which search
 //! parameters and interactions it exercised ([`Run`]), a report of checks by group printed as a
-//! table ([`Report`]), the checks that hold for any facade ([`checks`], [`smart`], [`includes`] with the suite's
+//! table ([`Report`]), the checks that hold for any facade ([`checks`], [`smart`], [`includes()`] with the suite's
 //! [`IncludeKey`]), and the
 //! real clients and the second validator ([`clients`]).
 //!
