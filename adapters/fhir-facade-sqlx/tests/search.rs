@@ -1,7 +1,7 @@
 //! One table of searches, run unchanged on PostgreSQL, MariaDB and SQLite over one fixture.
 //!
 //! The fixture and the table are shared with the SQL Server tests of `fhir-facade-tiberius`
-//! (`adapters/search-fixture.rs`, `adapters/search-suite.rs`); this file only connects and creates the fixture.
+//! (`fhir_facade_tests::search_table::{fixture, suite}`); this file only connects and creates the fixture.
 //!
 //! `FHIR_FACADE_PG_URL` (default `postgres://postgres@127.0.0.1:5432/postgres`) and
 //! `FHIR_FACADE_MYSQL_URL` (default `mysql://root@127.0.0.1:3306/test`) name the servers; each
