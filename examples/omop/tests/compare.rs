@@ -12,7 +12,7 @@
 //! `omop_test`, dropped and recreated by each run. Missing data or an unreachable server skips
 //! the test with a message, except under `CI=true`, where it fails.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Instant;
@@ -74,6 +74,7 @@ impl IdSet for Direct {
 struct Found {
     matches: Vec<Value>,
     includes: Vec<Value>,
+    outcomes: Vec<Value>,
     total: Option<u64>,
     pages: usize,
 }
@@ -87,6 +88,14 @@ impl Found {
             .collect();
         assert_eq!(ids.len(), self.matches.len(), "an id came twice");
         ids
+    }
+
+    /// Whether the server said it capped the includes (a `too-costly` issue).
+    fn too_costly(&self) -> bool {
+        self.outcomes
+            .iter()
+            .flat_map(|o| o["issue"].as_array().into_iter().flatten())
+            .any(|issue| issue["code"] == "too-costly")
     }
 
     fn included(&self, resource_type: &str) -> BTreeSet<String> {
@@ -137,7 +146,7 @@ async fn search(
                     found.matches.push(resource);
                 }
                 Some("include") => found.includes.push(resource),
-                Some("outcome") => {}
+                Some("outcome") => found.outcomes.push(resource),
                 other => panic!("search mode {other:?}"),
             }
         }
@@ -230,6 +239,12 @@ async fn compare(facade: &Facade, db: &Direct) {
         .map(|c| format!("'{c}'"))
         .collect::<Vec<_>>()
         .join(", ");
+    // How many rows each comparison expected, over the sample: one that expected nothing for
+    // every person compared empty with empty and proved nothing.
+    let mut expected_rows: BTreeMap<String, usize> = BTreeMap::new();
+    let mut note = |what: &str, rows: &BTreeSet<String>| {
+        *expected_rows.entry(what.to_owned()).or_default() += rows.len();
+    };
     for person in sample {
         let p = [Arg::Int(person)];
         let meas = db
@@ -254,6 +269,7 @@ async fn compare(facade: &Facade, db: &Direct) {
             None,
         )
         .await;
+        note("Observation?patient", &both);
         assert_eq!(found.ids(), both, "Observation?patient={person}");
         assert_eq!(found.total, Some(both.len() as u64));
         let compartment = search(
@@ -283,6 +299,7 @@ async fn compare(facade: &Facade, db: &Direct) {
             None,
         )
         .await;
+        note("Observation?category=vital-signs", &vitals);
         assert_eq!(found.ids(), vitals, "vital signs of {person}");
         let found = search(
             facade,
@@ -291,6 +308,7 @@ async fn compare(facade: &Facade, db: &Direct) {
             None,
         )
         .await;
+        note("Observation?category=survey", &obs);
         assert_eq!(found.ids(), obs, "survey of {person}");
 
         let since = db
@@ -316,11 +334,9 @@ async fn compare(facade: &Facade, db: &Direct) {
             None,
         )
         .await;
-        assert_eq!(
-            found.ids(),
-            since.union(&since_obs).cloned().collect(),
-            "Observation?date=ge2015 of {person}"
-        );
+        let since: BTreeSet<String> = since.union(&since_obs).cloned().collect();
+        note("Observation?date=ge2015-01-01", &since);
+        assert_eq!(found.ids(), since, "Observation?date=ge2015 of {person}");
 
         // _sort=-date across pages: dates never increase.
         let sorted = search(
@@ -435,6 +451,7 @@ async fn compare(facade: &Facade, db: &Direct) {
             ),
         ] {
             let expected = db.id_set(sql, &p, "").await;
+            note(&format!("{resource_type}?patient{query}"), &expected);
             let found = search(
                 facade,
                 resource_type,
@@ -466,6 +483,7 @@ async fn compare(facade: &Facade, db: &Direct) {
             None,
         )
         .await;
+        note("Condition?_include=Condition:encounter", &visits);
         assert_eq!(
             found.included("Encounter"),
             visits,
@@ -494,11 +512,28 @@ async fn compare(facade: &Facade, db: &Direct) {
         )
         .await;
         assert_eq!(found.ids(), BTreeSet::from([person.to_string()]));
+        note("Patient?_revinclude=Condition:patient", &conditions);
         assert_eq!(found.included("Condition"), conditions);
-        if both.len() <= 1000 {
-            assert_eq!(found.included("Observation"), both);
+        let observations = found.included("Observation");
+        if found.too_costly() {
+            // Capped: a part of the person's observations, and said so.
+            assert!(
+                !observations.is_empty() && observations.is_subset(&both),
+                "a capped _revinclude of {person}'s observations"
+            );
+        } else {
+            assert_eq!(observations, both);
         }
     }
+    let empty: Vec<&String> = expected_rows
+        .iter()
+        .filter(|(_, rows)| **rows == 0)
+        .map(|(what, _)| what)
+        .collect();
+    assert!(
+        empty.is_empty(),
+        "no sampled person has rows for {empty:?}: those comparisons proved nothing"
+    );
 
     // Codes resolved through concept: the most frequent LOINC measurement code (total), a rare
     // one (ids), the most frequent condition code (ids), a quantity range on the frequent one.
