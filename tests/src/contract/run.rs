@@ -28,12 +28,31 @@ fn is_type(s: &str) -> bool {
     s.chars().next().is_some_and(|c| c.is_ascii_uppercase())
 }
 
-/// Parameters that shape the result rather than select the matches (search.html#return).
+/// The declarations a discriminating filter `name` of a `resource_type` search exercises: its
+/// parameter, and the target's parameter of a chain (`subject:Patient.name` → `Patient?name`).
+fn credits(resource_type: &str, name: &str) -> Vec<String> {
+    let (head, chained) = match name.split_once('.') {
+        Some((head, chained)) => (head, Some(chained)),
+        None => (name, None),
+    };
+    let (code, modifier) = head.split_once(':').unwrap_or((head, ""));
+    let mut credits = vec![format!("{resource_type}?{code}")];
+    if let Some(chained) = chained.filter(|_| is_type(modifier)) {
+        let inner = chained.split([':', '.']).next().unwrap_or(chained);
+        credits.push(format!("{modifier}?{inner}"));
+    }
+    credits
+}
+
+/// Parameters that shape the result rather than select the matches (search.html#return), and
+/// the paging tokens of `next` links.
 fn is_result_parameter(name: &str) -> bool {
     matches!(
         name,
         "_count"
             | "_offset"
+            | "_cursor"
+            | "_before"
             | "_sort"
             | "_summary"
             | "_total"
@@ -93,29 +112,29 @@ impl Run<'_> {
             .into_owned()
             .filter(|(name, _)| !is_result_parameter(name) && !name.starts_with("_has:"))
             .collect();
-        if pairs.is_empty() {
+        // A filter already shown to discriminate needs no second proof: later pages and repeated
+        // searches then cost no counts.
+        let open: Vec<usize> = (0..pairs.len())
+            .filter(|&i| {
+                credits(resource_type, &pairs[i].0)
+                    .iter()
+                    .any(|c| !self.report.exercised.contains(c))
+            })
+            .collect();
+        if open.is_empty() {
             return;
         }
         let Some(with) = self.count(resource_type, &pairs, None).await else {
             return;
         };
-        for (index, (name, _)) in pairs.iter().enumerate() {
+        for index in open {
             let Some(without) = self.count(resource_type, &pairs, Some(index)).await else {
                 continue;
             };
-            if with == without {
-                continue;
-            }
-            let (head, chained) = match name.split_once('.') {
-                Some((head, chained)) => (head, Some(chained)),
-                None => (name.as_str(), None),
-            };
-            let (code, modifier) = head.split_once(':').unwrap_or((head, ""));
-            let exercised = &mut self.report.exercised;
-            exercised.insert(format!("{resource_type}?{code}"));
-            if let Some(chained) = chained.filter(|_| is_type(modifier)) {
-                let inner = chained.split([':', '.']).next().unwrap_or(chained);
-                exercised.insert(format!("{modifier}?{inner}"));
+            if with != without {
+                self.report
+                    .exercised
+                    .extend(credits(resource_type, &pairs[index].0));
             }
         }
     }

@@ -16,19 +16,8 @@ impl Owners {
         Owners::default()
     }
 
-    /// Adds `resource_type/id`, in the compartments of `patients` (none: in nobody's).
-    #[must_use]
-    pub fn with<P: Into<String>>(
-        mut self,
-        resource_type: &str,
-        id: &str,
-        patients: impl IntoIterator<Item = P>,
-    ) -> Self {
-        self.insert(resource_type, id, patients);
-        self
-    }
-
-    /// Adds `resource_type/id`, in the compartments of `patients`, to those already known for it.
+    /// Adds `resource_type/id`, in the compartments of `patients` (none: in nobody's), to those
+    /// already known for it.
     pub fn insert<P: Into<String>>(
         &mut self,
         resource_type: &str,
@@ -59,16 +48,6 @@ impl Owners {
     pub fn owned_by(&self, patient: &str) -> usize {
         self.0.values().filter(|p| p.contains(patient)).count()
     }
-
-    /// How many resources the key knows.
-    pub fn len(&self) -> usize {
-        self.0.len()
-    }
-
-    /// Whether the key knows no resource.
-    pub fn is_empty(&self) -> bool {
-        self.0.is_empty()
-    }
 }
 
 #[cfg(test)]
@@ -77,11 +56,9 @@ mod tests {
 
     #[test]
     fn a_resource_belongs_to_the_patients_written_down_for_it_only() {
-        let key = Owners::new().with("Condition", "3", ["2", "1"]).with(
-            "Practitioner",
-            "1",
-            None::<&str>,
-        );
+        let mut key = Owners::new();
+        key.insert("Condition", "3", ["2", "1"]);
+        key.insert("Practitioner", "1", None::<&str>);
         assert!(key.owns("1", "Condition", "3"));
         assert!(key.owns("2", "Condition", "3"));
         assert!(!key.owns("3", "Condition", "3"));
@@ -89,7 +66,6 @@ mod tests {
         assert!(!key.owns("1", "Practitioner", "1"));
         assert!(!key.knows("Observation", "3"));
         assert!(!key.owns("1", "Observation", "3"));
-        assert_eq!(key.len(), 2);
         assert_eq!(key.owned_by("1"), 1);
         assert_eq!(key.owned_by("3"), 0);
     }
