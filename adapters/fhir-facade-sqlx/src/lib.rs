@@ -25,6 +25,14 @@
 //!
 //! Driver errors are logged with `tracing` at `error` level with the request id and the SQL
 //! text; clients only see the status (503, 504 or 500).
+//!
+//! ## The public API
+//!
+//! [`SqlxProvider`], [`Database`] (built by [`Database::new`], fields private), [`Pool`] (one
+//! variant per enabled driver, [`Pool::connect`] picks it by the URL's
+//! [`DatabaseKind`](fhir_facade_core::sql::DatabaseKind)), [`Transaction`], [`Row`] and its
+//! typed getters, [`SqlxError`], and the core's [`RowMapper`] and [`SqlRow`] re-exported: all
+//! stable. The modules behind them are private.
 
 #![warn(missing_docs)]
 

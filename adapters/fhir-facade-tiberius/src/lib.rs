@@ -27,6 +27,13 @@
 //! 504); connection failures are `Unavailable` (503), everything else `Other` (500). Failures are
 //! logged with `tracing` at `error` level with the request id and the SQL text (never the bound
 //! values); clients only see the status.
+//!
+//! ## The public API
+//!
+//! [`TiberiusProvider`], [`Database`] (built by [`Database::new`], fields private), [`Pool`],
+//! [`config_from_url`], [`Transaction`], [`Row`] and its typed getters, [`TiberiusError`], and
+//! the core's [`RowMapper`] and [`SqlRow`] re-exported: all stable. The modules behind them are
+//! private.
 
 #![warn(missing_docs)]
 
