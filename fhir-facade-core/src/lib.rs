@@ -10,63 +10,36 @@
 //! - [`SearchTranslator`]: turns a parsed [`SearchQuery`] into a query plan for the schema
 //!   (the SQL adapters ship a declarative one).
 //!
-//! ## A provider over a `HashMap`
+//! ## A facade over the in-memory provider
 //!
-//! The smallest provider: `read`, and a search that understands `_id`. [`MemoryProvider`] is the
-//! complete one (every interaction, versions, constraints), which the tests and examples run on.
+//! [`MemoryProvider`] is the complete reference provider (every interaction, versions,
+//! constraints) that the tests and examples run on; [`ResourceProvider`]'s own documentation
+//! shows how to write one over a schema.
 //!
 //! ```
-//! use async_trait::async_trait;
-//! use fhir_facade_core::search::registry::{r4_param, SearchParamDef};
-//! use fhir_facade_core::search::{Criterion, SearchValue};
-//! use fhir_facade_core::{Context, Error, Resource, ResourceProvider, Result, SearchPage, SearchQuery};
+//! use fhir_facade_core::search::Handling;
+//! use fhir_facade_core::{Context, Facade, MemoryProvider, Resource, SearchRequest};
 //! use serde_json::json;
-//! use std::collections::HashMap;
-//!
-//! struct Patients(HashMap<String, Resource>);
-//!
-//! #[async_trait]
-//! impl ResourceProvider for Patients {
-//!     fn resource_type(&self) -> &str {
-//!         "Patient"
-//!     }
-//!
-//!     fn search_params(&self) -> Vec<&'static SearchParamDef> {
-//!         vec![r4_param("Patient", "_id").unwrap()]
-//!     }
-//!
-//!     async fn read(&self, id: &str, _ctx: &Context) -> Result<Resource> {
-//!         self.0.get(id).cloned().ok_or_else(|| Error::NotFound {
-//!             resource_type: "Patient".into(),
-//!             id: id.into(),
-//!         })
-//!     }
-//!
-//!     async fn search(&self, query: &SearchQuery, _ctx: &Context) -> Result<SearchPage> {
-//!         let mut resources: Vec<Resource> = self.0.values().cloned().collect();
-//!         for criterion in &query.criteria {
-//!             // The parser only hands over parameters declared in `search_params`.
-//!             if let Criterion::Values { values, .. } = criterion {
-//!                 resources.retain(|r| values.iter().any(|v| matches!(v,
-//!                     SearchValue::Token(t) if t.code.as_deref() == r.id())));
-//!             }
-//!         }
-//!         resources.sort_by(|a, b| a.id().cmp(&b.id()));
-//!         Ok(SearchPage { total: Some(resources.len() as u64), resources, ..Default::default() })
-//!     }
-//! }
 //!
 //! # tokio::runtime::Runtime::new().unwrap().block_on(async {
-//! let mut data = HashMap::new();
-//! for id in ["a", "b"] {
-//!     data.insert(id.to_owned(), Resource::new(json!({"resourceType": "Patient", "id": id})).unwrap());
-//! }
-//! let patients = Patients(data);
+//! let patients = ["a", "b"]
+//!     .map(|id| Resource::new(json!({"resourceType": "Patient", "id": id})).unwrap());
+//! let facade = Facade::builder()
+//!     .provider(MemoryProvider::new("Patient").with_resources(patients).unwrap())
+//!     .build()
+//!     .unwrap();
 //! let ctx = Context::new();
-//! let query = SearchQuery::by_ids("Patient", r4_param("Patient", "_id").unwrap(), &["b".to_owned()]);
-//! let page = patients.search(&query, &ctx).await.unwrap();
-//! assert_eq!(page.resources.len(), 1);
-//! assert_eq!(patients.read("a", &ctx).await.unwrap().id(), Some("a"));
+//! assert_eq!(facade.read("Patient", "a", &ctx).await.unwrap().id(), Some("a"));
+//! let request = SearchRequest {
+//!     resource_type: "Patient",
+//!     query: "_id=b",
+//!     handling: Handling::Lenient,
+//!     base_url: "https://fhir.example.org/fhir",
+//!     compartment: None,
+//! };
+//! let bundle = facade.search(&request, &ctx).await.unwrap().to_json();
+//! assert_eq!(bundle["total"], 1);
+//! assert_eq!(bundle["entry"][0]["resource"]["id"], "b");
 //! # });
 //! ```
 //!
