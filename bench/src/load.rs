@@ -1,0 +1,293 @@
+//! The load generator: `concurrency` clients, each sending one unit of work after another for a
+//! fixed time, over HTTP (one kept-alive connection each) or as SQL on a pool of as many
+//! connections. Both take the units from one shared list in the same order.
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::{Duration, Instant};
+
+use bytes::Bytes;
+use fhir_facade_sqlx::Database;
+use http_body_util::{BodyExt, Empty};
+use hyper::client::conn::http1;
+use hyper_util::rt::TokioIo;
+use tokio::net::TcpStream;
+
+use crate::workload::Unit;
+
+/// What one run measured.
+#[derive(Debug, Default)]
+pub(crate) struct Outcome {
+    /// Units completed within the time.
+    pub(crate) completed: u64,
+    /// Units that failed (a status other than 200, a broken connection, a database error).
+    pub(crate) errors: u64,
+    /// The time from the start of the first to the end of the last completed unit.
+    pub(crate) elapsed: Duration,
+    /// The latency of each completed unit, in microseconds, ascending.
+    pub(crate) latencies_us: Vec<u64>,
+    /// The first error seen, to say what failed.
+    pub(crate) first_error: Option<String>,
+}
+
+impl Outcome {
+    pub(crate) fn per_second(&self) -> f64 {
+        self.completed as f64 / self.elapsed.as_secs_f64().max(f64::EPSILON)
+    }
+
+    /// The `q` quantile (0..=1) of the latencies.
+    pub(crate) fn quantile_us(&self, q: f64) -> Option<u64> {
+        if self.latencies_us.is_empty() {
+            return None;
+        }
+        let rank = ((self.latencies_us.len() - 1) as f64 * q).round() as usize;
+        Some(self.latencies_us[rank])
+    }
+
+    fn merge(parts: Vec<Client>, elapsed: Duration) -> Outcome {
+        let mut out = Outcome {
+            elapsed,
+            ..Outcome::default()
+        };
+        for part in parts {
+            out.completed += part.latencies_us.len() as u64;
+            out.errors += part.errors;
+            out.latencies_us.extend(part.latencies_us);
+            out.first_error = out.first_error.or(part.first_error);
+        }
+        out.latencies_us.sort_unstable();
+        out
+    }
+}
+
+/// One client's share of a run.
+#[derive(Default)]
+struct Client {
+    latencies_us: Vec<u64>,
+    errors: u64,
+    first_error: Option<String>,
+}
+
+impl Client {
+    fn failed(&mut self, error: String) {
+        self.errors += 1;
+        self.first_error.get_or_insert(error);
+    }
+}
+
+/// The units in turn: every client takes the next one, so all contenders see the same sequence.
+struct Turns {
+    units: Arc<Vec<Unit>>,
+    next: AtomicUsize,
+}
+
+impl Turns {
+    fn take(&self) -> &Unit {
+        let i = self.next.fetch_add(1, Ordering::Relaxed);
+        &self.units[i % self.units.len()]
+    }
+}
+
+/// Where the HTTP contender listens: `host:port` and the FHIR base path (`/fhir`).
+#[derive(Debug, Clone)]
+pub(crate) struct Target {
+    pub(crate) authority: String,
+    pub(crate) base_path: String,
+}
+
+impl Target {
+    /// `http://host:port/base` split into its parts.
+    pub(crate) fn parse(url: &str) -> Result<Target, String> {
+        let rest = url
+            .strip_prefix("http://")
+            .ok_or_else(|| format!("{url}: only http:// targets are supported"))?;
+        let (authority, path) = rest.split_once('/').unwrap_or((rest, ""));
+        Ok(Target {
+            authority: authority.to_owned(),
+            base_path: format!("/{}", path.trim_end_matches('/')),
+        })
+    }
+
+    fn uri(&self, path: &str) -> String {
+        if self.base_path == "/" {
+            format!("/{path}")
+        } else {
+            format!("{}/{path}", self.base_path)
+        }
+    }
+}
+
+async fn connect(target: &Target) -> Result<http1::SendRequest<Empty<Bytes>>, String> {
+    let stream = TcpStream::connect(&target.authority)
+        .await
+        .map_err(|e| format!("connecting to {}: {e}", target.authority))?;
+    let _ = stream.set_nodelay(true);
+    let (sender, connection) = http1::handshake(TokioIo::new(stream))
+        .await
+        .map_err(|e| e.to_string())?;
+    tokio::spawn(connection);
+    Ok(sender)
+}
+
+/// One unit over HTTP: every path in turn, each answered 200 with its body read to the end.
+async fn send_unit(
+    sender: &mut http1::SendRequest<Empty<Bytes>>,
+    target: &Target,
+    unit: &Unit,
+) -> Result<(), String> {
+    for path in &unit.paths {
+        sender.ready().await.map_err(|e| e.to_string())?;
+        let request = hyper::Request::get(target.uri(path))
+            .header(hyper::header::HOST, &target.authority)
+            .header(hyper::header::ACCEPT, "application/fhir+json")
+            .body(Empty::new())
+            .map_err(|e| e.to_string())?;
+        let response = sender
+            .send_request(request)
+            .await
+            .map_err(|e| e.to_string())?;
+        let status = response.status();
+        let body = response
+            .into_body()
+            .collect()
+            .await
+            .map_err(|e| e.to_string())?;
+        if status != hyper::StatusCode::OK {
+            return Err(format!(
+                "{path}: {status}: {}",
+                String::from_utf8_lossy(&body.to_bytes())
+                    .chars()
+                    .take(300)
+                    .collect::<String>()
+            ));
+        }
+    }
+    Ok(())
+}
+
+/// `concurrency` HTTP clients for `duration`.
+pub(crate) async fn http(
+    target: &Target,
+    units: Arc<Vec<Unit>>,
+    concurrency: usize,
+    duration: Duration,
+) -> Outcome {
+    let turns = Arc::new(Turns {
+        units,
+        next: AtomicUsize::new(0),
+    });
+    let started = Instant::now();
+    let deadline = started + duration;
+    let tasks: Vec<_> = (0..concurrency)
+        .map(|_| {
+            let turns = turns.clone();
+            let target = target.clone();
+            tokio::spawn(async move {
+                let mut client = Client::default();
+                let mut sender = None;
+                while Instant::now() < deadline {
+                    let unit = turns.take();
+                    let t = Instant::now();
+                    if sender.is_none() {
+                        match connect(&target).await {
+                            Ok(s) => sender = Some(s),
+                            Err(e) => {
+                                client.failed(e);
+                                tokio::time::sleep(Duration::from_millis(10)).await;
+                                continue;
+                            }
+                        }
+                    }
+                    let Some(s) = sender.as_mut() else { continue };
+                    match send_unit(s, &target, unit).await {
+                        Ok(()) => client.latencies_us.push(t.elapsed().as_micros() as u64),
+                        Err(e) => {
+                            // A broken connection is opened again; a wrong answer is only counted.
+                            if s.is_closed() {
+                                sender = None;
+                            }
+                            client.failed(e);
+                        }
+                    }
+                }
+                client
+            })
+        })
+        .collect();
+    let mut parts = Vec::new();
+    for task in tasks {
+        parts.push(task.await.unwrap_or_default());
+    }
+    Outcome::merge(parts, started.elapsed())
+}
+
+/// `concurrency` SQL clients for `duration`, each running a unit's statements in order on one
+/// connection of `db`'s pool, fetching every row.
+pub(crate) async fn sql(
+    db: &Database,
+    units: Arc<Vec<Unit>>,
+    concurrency: usize,
+    duration: Duration,
+) -> Outcome {
+    let turns = Arc::new(Turns {
+        units,
+        next: AtomicUsize::new(0),
+    });
+    let started = Instant::now();
+    let deadline = started + duration;
+    let tasks: Vec<_> = (0..concurrency)
+        .map(|_| {
+            let turns = turns.clone();
+            let db = db.clone();
+            tokio::spawn(async move {
+                let mut client = Client::default();
+                'units: while Instant::now() < deadline {
+                    let unit = turns.take();
+                    let t = Instant::now();
+                    for statement in &unit.statements {
+                        if let Err(e) = db.fetch_all(statement, None).await {
+                            client.failed(e.to_string());
+                            continue 'units;
+                        }
+                    }
+                    client.latencies_us.push(t.elapsed().as_micros() as u64);
+                }
+                client
+            })
+        })
+        .collect();
+    let mut parts = Vec::new();
+    for task in tasks {
+        parts.push(task.await.unwrap_or_default());
+    }
+    Outcome::merge(parts, started.elapsed())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn targets_split_into_authority_and_base() {
+        let t = Target::parse("http://127.0.0.1:8080/fhir/").unwrap();
+        assert_eq!(t.authority, "127.0.0.1:8080");
+        assert_eq!(t.uri("Patient/1"), "/fhir/Patient/1");
+        let root = Target::parse("http://127.0.0.1:3000").unwrap();
+        assert_eq!(root.uri("Patient/1"), "/Patient/1");
+        assert!(Target::parse("https://x/fhir").is_err());
+    }
+
+    #[test]
+    fn quantiles_of_sorted_latencies() {
+        let out = Outcome {
+            latencies_us: (1..=100).collect(),
+            completed: 100,
+            elapsed: Duration::from_secs(2),
+            ..Outcome::default()
+        };
+        assert_eq!(out.quantile_us(0.5), Some(51));
+        assert_eq!(out.quantile_us(0.99), Some(99));
+        assert_eq!(out.per_second(), 50.0);
+        assert_eq!(Outcome::default().quantile_us(0.5), None);
+    }
+}
