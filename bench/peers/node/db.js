@@ -1,4 +1,4 @@
-// One pg pool for every service, sized like the facade's (16 connections).
+// One pg pool for every service, sized like the facade's (8 connections).
 const { Pool, types } = require('pg');
 
 // DATE and TIMESTAMP (without time zone) as their text: node-pg would otherwise turn them into
@@ -6,6 +6,6 @@ const { Pool, types } = require('pg');
 types.setTypeParser(types.builtins.DATE, (text) => text);
 types.setTypeParser(types.builtins.TIMESTAMP, (text) => text);
 
-const pool = new Pool({ connectionString: process.env.DATABASE_URL, max: 16 });
+const pool = new Pool({ connectionString: process.env.DATABASE_URL, max: 8 });
 
 module.exports.query = (text, values) => pool.query(text, values);

@@ -360,7 +360,7 @@ fhir.add_providers(provider)
 async def lifespan(_: FastAPI) -> AsyncIterator[None]:
     global pool
     # Sized like the facade's pool; min_size opens them all before the first request.
-    pool = await asyncpg.create_pool(os.environ["DATABASE_URL"], min_size=16, max_size=16)
+    pool = await asyncpg.create_pool(os.environ["DATABASE_URL"], min_size=8, max_size=8)
     try:
         yield
     finally:
