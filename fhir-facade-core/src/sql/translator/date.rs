@@ -122,16 +122,22 @@ impl SqlTranslator {
                 };
                 with_binary(expr, op, self.dialect.utc_timestamp_param(x))
             }
-            TimeKind::Date => match (b, ceil_date(x)) {
-                (Bound::StartGe, Some(c)) => binary(expr, ">=", BindValue::Date(c)),
-                (Bound::StartLt, Some(c)) => binary(expr, "<", BindValue::Date(c)),
-                (Bound::StartGe, None) => never(),
-                (Bound::StartLt, None) => is_not_null(expr),
-                (Bound::EndLe, _) => binary(expr, "<", BindValue::Date(x.date())),
-                (Bound::EndGt, _) => binary(expr, ">=", BindValue::Date(x.date())),
-            },
+            TimeKind::Date => date_bound(expr, b, x),
             TimeKind::LegacyYmd => legacy_bound(expr, b, x),
         }
+    }
+}
+
+/// A `DATE` column's value stands for its whole day: it starts on or after `x` when it is on
+/// or after the first midnight from `x` on, and ends by `x` when it is before `x`'s day.
+fn date_bound(expr: &str, b: Bound, x: OffsetDateTime) -> SqlFragment {
+    match (b, ceil_date(x)) {
+        (Bound::StartGe, Some(c)) => binary(expr, ">=", BindValue::Date(c)),
+        (Bound::StartLt, Some(c)) => binary(expr, "<", BindValue::Date(c)),
+        (Bound::StartGe, None) => never(),
+        (Bound::StartLt, None) => is_not_null(expr),
+        (Bound::EndLe, _) => binary(expr, "<", BindValue::Date(x.date())),
+        (Bound::EndGt, _) => binary(expr, ">=", BindValue::Date(x.date())),
     }
 }
 
@@ -221,6 +227,52 @@ mod tests {
             "(c < ? AND c NOT IN (?, ?))" => stored < t(0) && stored != t(1) && stored != t(2),
             "(c >= ? OR c IN (?, ?))" => stored >= t(0) || stored == t(1) || stored == t(2),
             other => panic!("{other}"),
+        }
+    }
+
+    /// Evaluates a `DATE` column's bound on one stored day, as the database would.
+    fn date_holds(stored: time::Date, b: Bound, x: OffsetDateTime) -> bool {
+        let (sql, binds) = date_bound("c", b, x).render(|_| "?".into());
+        let day = |i: usize| match &binds[i] {
+            BindValue::Date(d) => *d,
+            other => panic!("{other:?}"),
+        };
+        match sql.as_str() {
+            "c >= ?" => stored >= day(0),
+            "c < ?" => stored < day(0),
+            other => panic!("{other}"),
+        }
+    }
+
+    #[test]
+    fn date_columns_match_like_day_ranges() {
+        use time::macros::date;
+        let days = [
+            date!(1980 - 04 - 30),
+            date!(1980 - 05 - 01),
+            date!(1980 - 05 - 02),
+        ];
+        let bounds = [
+            datetime!(1980-05-01 00:00 UTC),
+            datetime!(1980-05-01 10:00 UTC),
+            datetime!(1980-05-02 00:00 UTC),
+        ];
+        for d in days {
+            let r = crate::search::DateRange::parse(&d.to_string()).unwrap().0;
+            for x in bounds {
+                assert_eq!(
+                    date_holds(d, Bound::StartGe, x),
+                    r.start >= x,
+                    "{d} start >= {x}"
+                );
+                assert_eq!(
+                    date_holds(d, Bound::StartLt, x),
+                    r.start < x,
+                    "{d} start < {x}"
+                );
+                assert_eq!(date_holds(d, Bound::EndLe, x), r.end <= x, "{d} end <= {x}");
+                assert_eq!(date_holds(d, Bound::EndGt, x), r.end > x, "{d} end > {x}");
+            }
         }
     }
 
