@@ -6,6 +6,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
+use async_trait::async_trait;
 use bytes::Bytes;
 use fhir_facade_sqlx::Database;
 use http_body_util::{BodyExt, Empty};
@@ -165,12 +166,66 @@ async fn send_unit(
     Ok(())
 }
 
-/// `concurrency` HTTP clients for `duration`.
-pub(crate) async fn http(
-    target: &Target,
+/// How one client runs a unit, keeping what it needs between units (a connection).
+#[async_trait]
+trait Runner: Send + 'static {
+    async fn run(&mut self, unit: &Unit) -> Result<(), String>;
+}
+
+/// A client with one kept-alive HTTP/1.1 connection, opened again when it breaks.
+struct Http {
+    target: Target,
+    sender: Option<http1::SendRequest<Empty<Bytes>>>,
+}
+
+#[async_trait]
+impl Runner for Http {
+    async fn run(&mut self, unit: &Unit) -> Result<(), String> {
+        let sender = match &mut self.sender {
+            Some(sender) => sender,
+            None => match connect(&self.target).await {
+                Ok(sender) => self.sender.insert(sender),
+                Err(e) => {
+                    // Not a busy loop against a server that is not there.
+                    tokio::time::sleep(Duration::from_millis(10)).await;
+                    return Err(e);
+                }
+            },
+        };
+        let result = send_unit(sender, &self.target, unit).await;
+        // A broken connection is opened again; a wrong answer is only counted.
+        if sender.is_closed() {
+            self.sender = None;
+        }
+        result
+    }
+}
+
+/// A client sending a unit's statements in order, each on a connection of the pool as the
+/// facade's executor does, fetching every row.
+struct Sql {
+    db: Database,
+}
+
+#[async_trait]
+impl Runner for Sql {
+    async fn run(&mut self, unit: &Unit) -> Result<(), String> {
+        for statement in &unit.statements {
+            self.db
+                .fetch_all(statement, None)
+                .await
+                .map_err(|e| e.to_string())?;
+        }
+        Ok(())
+    }
+}
+
+/// `concurrency` clients made by `client` for `duration`, each taking the next unit in turn.
+async fn drive<R: Runner>(
     units: Arc<Vec<Unit>>,
     concurrency: usize,
     duration: Duration,
+    client: impl Fn() -> R,
 ) -> Outcome {
     let turns = Arc::new(Turns {
         units,
@@ -181,33 +236,15 @@ pub(crate) async fn http(
     let tasks: Vec<_> = (0..concurrency)
         .map(|_| {
             let turns = turns.clone();
-            let target = target.clone();
+            let mut runner = client();
             tokio::spawn(async move {
                 let mut client = Client::default();
-                let mut sender = None;
                 while Instant::now() < deadline {
                     let unit = turns.take();
                     let t = Instant::now();
-                    if sender.is_none() {
-                        match connect(&target).await {
-                            Ok(s) => sender = Some(s),
-                            Err(e) => {
-                                client.failed(e);
-                                tokio::time::sleep(Duration::from_millis(10)).await;
-                                continue;
-                            }
-                        }
-                    }
-                    let Some(s) = sender.as_mut() else { continue };
-                    match send_unit(s, &target, unit).await {
+                    match runner.run(unit).await {
                         Ok(()) => client.latencies_us.push(t.elapsed().as_micros() as u64),
-                        Err(e) => {
-                            // A broken connection is opened again; a wrong answer is only counted.
-                            if s.is_closed() {
-                                sender = None;
-                            }
-                            client.failed(e);
-                        }
+                        Err(e) => client.failed(e),
                     }
                 }
                 client
@@ -221,46 +258,28 @@ pub(crate) async fn http(
     Outcome::merge(parts, started.elapsed())
 }
 
-/// `concurrency` SQL clients for `duration`, each running a unit's statements in order on one
-/// connection of `db`'s pool, fetching every row.
+/// `concurrency` HTTP clients for `duration`.
+pub(crate) async fn http(
+    target: &Target,
+    units: Arc<Vec<Unit>>,
+    concurrency: usize,
+    duration: Duration,
+) -> Outcome {
+    drive(units, concurrency, duration, || Http {
+        target: target.clone(),
+        sender: None,
+    })
+    .await
+}
+
+/// `concurrency` SQL clients on `db`'s pool for `duration`.
 pub(crate) async fn sql(
     db: &Database,
     units: Arc<Vec<Unit>>,
     concurrency: usize,
     duration: Duration,
 ) -> Outcome {
-    let turns = Arc::new(Turns {
-        units,
-        next: AtomicUsize::new(0),
-    });
-    let started = Instant::now();
-    let deadline = started + duration;
-    let tasks: Vec<_> = (0..concurrency)
-        .map(|_| {
-            let turns = turns.clone();
-            let db = db.clone();
-            tokio::spawn(async move {
-                let mut client = Client::default();
-                'units: while Instant::now() < deadline {
-                    let unit = turns.take();
-                    let t = Instant::now();
-                    for statement in &unit.statements {
-                        if let Err(e) = db.fetch_all(statement, None).await {
-                            client.failed(e.to_string());
-                            continue 'units;
-                        }
-                    }
-                    client.latencies_us.push(t.elapsed().as_micros() as u64);
-                }
-                client
-            })
-        })
-        .collect();
-    let mut parts = Vec::new();
-    for task in tasks {
-        parts.push(task.await.unwrap_or_default());
-    }
-    Outcome::merge(parts, started.elapsed())
+    drive(units, concurrency, duration, || Sql { db: db.clone() }).await
 }
 
 #[cfg(test)]
