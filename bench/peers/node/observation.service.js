@@ -3,7 +3,7 @@
 const { resolveSchema } = require('@asymmetrik/node-fhir-server-core');
 const db = require('./db.js');
 const { SYSTEMS, VOCABULARY_OF_SYSTEM, trimmed, codeableConcept } = require('./vocab.js');
-const { pageSize, rejectOthers, token, invalid, Binds } = require('./search.js');
+const { pageSize, rejectOthers, token, invalid, Binds, searchset } = require('./search.js');
 
 const CATEGORY_SYSTEM = 'http://terminology.hl7.org/CodeSystem/observation-category';
 // The LOINC codes of the FHIR R4 vital signs profiles.
@@ -123,18 +123,5 @@ module.exports.search = async (args, context) => {
       ${branch('obs-', 'observation', 'o', 'observation', 'o.value_as_string', where)}
     ) obsv ORDER BY obsv.id LIMIT ${binds.bind(count)}`;
   const { rows } = await db.query(sql, binds.values);
-  const Bundle = resolveSchema(args.base_version, 'bundle');
-  const BundleEntry = resolveSchema(args.base_version, 'bundleentry');
-  const base = `${context.req.protocol}://${context.req.get('host')}/${args.base_version}`;
-  return new Bundle({
-    type: 'searchset',
-    entry: rows.map(
-      (row) =>
-        new BundleEntry({
-          fullUrl: `${base}/Observation/${row.id}`,
-          resource: toObservation(row),
-          search: { mode: 'match' },
-        })
-    ),
-  });
+  return searchset(args, context, 'Observation', rows.map(toObservation));
 };

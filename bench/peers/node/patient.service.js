@@ -2,7 +2,7 @@
 const { resolveSchema } = require('@asymmetrik/node-fhir-server-core');
 const db = require('./db.js');
 const { trimmed } = require('./vocab.js');
-const { pageSize, rejectOthers, dateRange, dateCondition, token, invalid, Binds } = require('./search.js');
+const { pageSize, rejectOthers, dateRange, dateCondition, token, invalid, Binds, searchset } = require('./search.js');
 
 const GENDER_CONCEPTS = { male: 8507, female: 8532 };
 const GENDER_SYSTEM = 'http://hl7.org/fhir/administrative-gender';
@@ -69,18 +69,5 @@ module.exports.search = async (args, context) => {
   const sql = `${SELECT} ${where.length ? `WHERE ${where.join(' AND ')}` : ''}
     ORDER BY p.person_id LIMIT ${binds.bind(count)}`;
   const { rows } = await db.query(sql, binds.values);
-  const Bundle = resolveSchema(args.base_version, 'bundle');
-  const BundleEntry = resolveSchema(args.base_version, 'bundleentry');
-  const base = `${context.req.protocol}://${context.req.get('host')}/${args.base_version}`;
-  return new Bundle({
-    type: 'searchset',
-    entry: rows.map(
-      (row) =>
-        new BundleEntry({
-          fullUrl: `${base}/Patient/${row.person_id}`,
-          resource: toPatient(row),
-          search: { mode: 'match' },
-        })
-    ),
-  });
+  return searchset(args, context, 'Patient', rows.map(toPatient));
 };

@@ -1,5 +1,5 @@
 // Search-parameter values the services share: _count, and date prefixes over a calendar range.
-const { ServerError } = require('@asymmetrik/node-fhir-server-core');
+const { ServerError, resolveSchema } = require('@asymmetrik/node-fhir-server-core');
 
 const DEFAULT_COUNT = 20;
 const MAX_COUNT = 1000;
@@ -77,4 +77,22 @@ class Binds {
   };
 }
 
-module.exports = { pageSize, rejectOthers, dateRange, dateCondition, token, invalid, Binds };
+// The searchset of one page of `resources`, each with its fullUrl under the request's base.
+function searchset(args, context, resourceType, resources) {
+  const Bundle = resolveSchema(args.base_version, 'bundle');
+  const BundleEntry = resolveSchema(args.base_version, 'bundleentry');
+  const base = `${context.req.protocol}://${context.req.get('host')}/${args.base_version}`;
+  return new Bundle({
+    type: 'searchset',
+    entry: resources.map(
+      (resource) =>
+        new BundleEntry({
+          fullUrl: `${base}/${resourceType}/${resource.id}`,
+          resource,
+          search: { mode: 'match' },
+        })
+    ),
+  });
+}
+
+module.exports = { pageSize, rejectOthers, dateRange, dateCondition, token, invalid, Binds, searchset };
