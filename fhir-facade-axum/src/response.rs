@@ -4,7 +4,7 @@ use axum::body::Body;
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::Response;
 use fhir_facade_core::{Bundle, Resource};
-use serde_json::Value;
+use serde::Serialize;
 use std::convert::Infallible;
 use time::OffsetDateTime;
 use time::format_description::well_known::Rfc3339;
@@ -22,13 +22,14 @@ fn with_body(status: StatusCode, body: Body) -> Response {
 }
 
 /// One JSON value as the body, indented when the client asked for `_pretty=true`.
-pub(crate) fn json_response(status: StatusCode, value: &Value, pretty: bool) -> Response {
+pub(crate) fn json_response(status: StatusCode, value: &impl Serialize, pretty: bool) -> Response {
     let bytes = if pretty {
         serde_json::to_vec_pretty(value)
     } else {
         serde_json::to_vec(value)
     };
-    // Serializing a `Value` cannot fail: its map keys are strings.
+    // What is serialized here (JSON values, resources, bundles) has string map keys only, so it
+    // cannot fail.
     with_body(status, Body::from(bytes.unwrap_or_default()))
 }
 
@@ -36,7 +37,7 @@ pub(crate) fn json_response(status: StatusCode, value: &Value, pretty: bool) -> 
 /// Pretty-printing needs the whole document, so `_pretty=true` serializes it at once.
 pub(crate) fn bundle_response(bundle: Bundle, pretty: bool) -> Response {
     if pretty {
-        return json_response(StatusCode::OK, &bundle.to_json(), true);
+        return json_response(StatusCode::OK, &bundle, true);
     }
     let chunks = bundle.into_chunks().map(Ok::<_, Infallible>);
     with_body(

@@ -1,18 +1,27 @@
 //! Assembly of R4 `Bundle` resources: `searchset`, `history`, `batch-response` and
 //! `transaction-response`.
 //!
-//! A [`Bundle`] is built in memory, then written either as one JSON value ([`Bundle::to_json`])
-//! or as byte chunks ([`Bundle::into_chunks`]): the head, one chunk per entry, the tail. The chunks
-//! let an HTTP body be streamed entry by entry; each entry is serialized only when its chunk is
-//! asked for.
+//! A [`Bundle`] is built in memory from the resources a provider produced, then serialized
+//! straight from them (it implements [`serde::Serialize`]; no intermediate JSON tree is built):
+//! as one JSON value ([`Bundle::to_json`]), or as byte chunks of about [`CHUNK_BYTES`]
+//! ([`Bundle::into_chunks`]) so an HTTP body is streamed and a large page is never held twice,
+//! once as resources and once as text.
 //!
 //! Nothing random or clock-dependent is added: the facade is stateless, so the same input gives
 //! the same bundle. An `id`, `meta.lastUpdated` or `timestamp` appears only when set.
 
 use crate::error::{Issue, operation_outcome};
 use crate::{Error, Resource};
-use serde_json::{Map, Value, json};
+use serde::Serialize;
+use serde::ser::{SerializeMap, Serializer};
+use serde_json::Value;
 use std::collections::HashSet;
+
+/// The size a streamed chunk grows to before it is handed on (see [`Bundle::into_chunks`]).
+///
+/// Large enough that a page of small resources goes out in a few writes rather than one per
+/// entry, small enough that the text of a large page is never held at once.
+pub const CHUNK_BYTES: usize = 32 * 1024;
 
 /// `Bundle.type` values produced by the facade.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -177,10 +186,12 @@ impl EntryResponse {
         response.outcome = Some(error.to_operation_outcome());
         response
     }
+}
 
-    fn to_json(&self) -> Value {
-        let mut json = Map::new();
-        json.insert("status".to_owned(), Value::from(self.status.as_str()));
+impl Serialize for EntryResponse {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = serializer.serialize_map(None)?;
+        map.serialize_entry("status", &self.status)?;
         let optional = [
             ("location", &self.location),
             ("etag", &self.etag),
@@ -188,13 +199,13 @@ impl EntryResponse {
         ];
         for (key, value) in optional {
             if let Some(value) = value {
-                json.insert(key.to_owned(), Value::from(value.as_str()));
+                map.serialize_entry(key, value)?;
             }
         }
         if let Some(outcome) = &self.outcome {
-            json.insert("outcome".to_owned(), outcome.clone());
+            map.serialize_entry("outcome", outcome)?;
         }
-        Value::Object(json)
+        map.end()
     }
 }
 
@@ -225,31 +236,44 @@ impl BundleEntry {
 
     /// The entry as FHIR JSON.
     pub fn to_json(&self) -> Value {
-        self.clone().into_json()
+        serde_json::to_value(self).expect("an entry's map keys are strings")
     }
+}
 
-    /// The entry as FHIR JSON, moving the resource rather than copying it.
-    pub fn into_json(self) -> Value {
-        let mut json = Map::new();
-        if let Some(url) = self.full_url {
-            json.insert("fullUrl".to_owned(), Value::String(url));
+#[derive(Serialize)]
+struct SearchJson {
+    mode: &'static str,
+}
+
+#[derive(Serialize)]
+struct RequestJson<'a> {
+    method: &'static str,
+    url: &'a str,
+}
+
+impl Serialize for BundleEntry {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = serializer.serialize_map(None)?;
+        if let Some(url) = &self.full_url {
+            map.serialize_entry("fullUrl", url)?;
         }
-        if let Some(resource) = self.resource {
-            json.insert("resource".to_owned(), resource.into_json());
+        if let Some(resource) = &self.resource {
+            map.serialize_entry("resource", resource)?;
         }
         if let Some(mode) = self.search_mode {
-            json.insert("search".to_owned(), json!({ "mode": mode.code() }));
+            map.serialize_entry("search", &SearchJson { mode: mode.code() })?;
         }
-        if let Some(request) = self.request {
-            json.insert(
-                "request".to_owned(),
-                json!({ "method": request.method.code(), "url": request.url }),
-            );
+        if let Some(request) = &self.request {
+            let request = RequestJson {
+                method: request.method.code(),
+                url: &request.url,
+            };
+            map.serialize_entry("request", &request)?;
         }
-        if let Some(response) = self.response {
-            json.insert("response".to_owned(), response.to_json());
+        if let Some(response) = &self.response {
+            map.serialize_entry("response", response)?;
         }
-        Value::Object(json)
+        map.end()
     }
 }
 
@@ -368,11 +392,13 @@ impl Bundle {
     /// the resource appears once, as a match.
     pub fn add_match(&mut self, resource: Resource) {
         if let Some(key) = resource_key(&resource) {
-            if !self.seen.insert(key.clone()) {
+            if self.seen.contains(&key) {
                 self.entries.retain(|entry| {
                     entry.search_mode != Some(SearchMode::Include)
                         || entry.resource.as_ref().and_then(resource_key).as_ref() != Some(&key)
                 });
+            } else {
+                self.seen.insert(key);
             }
         }
         self.push_searched(resource, SearchMode::Match);
@@ -473,70 +499,119 @@ impl Bundle {
         self.entries.push(entry);
     }
 
-    /// Every element but `entry`, in the order FHIR lists them.
-    fn head(&self) -> Map<String, Value> {
-        let mut json = Map::new();
-        json.insert("resourceType".to_owned(), Value::from("Bundle"));
+    /// Writes every element but `entry`, in the order FHIR lists them.
+    fn serialize_head<M: SerializeMap>(&self, map: &mut M) -> Result<(), M::Error> {
+        map.serialize_entry("resourceType", "Bundle")?;
         if let Some(id) = &self.id {
-            json.insert("id".to_owned(), Value::from(id.as_str()));
+            map.serialize_entry("id", id)?;
         }
         if let Some(instant) = &self.last_updated {
-            json.insert("meta".to_owned(), json!({ "lastUpdated": instant }));
+            map.serialize_entry(
+                "meta",
+                &MetaJson {
+                    last_updated: instant,
+                },
+            )?;
         }
-        json.insert("type".to_owned(), Value::from(self.bundle_type.code()));
+        map.serialize_entry("type", self.bundle_type.code())?;
         if let Some(instant) = &self.timestamp {
-            json.insert("timestamp".to_owned(), Value::from(instant.as_str()));
+            map.serialize_entry("timestamp", instant)?;
         }
         let carries_total = matches!(
             self.bundle_type,
             BundleType::Searchset | BundleType::History
         );
         if let Some(total) = self.total.filter(|_| carries_total) {
-            json.insert("total".to_owned(), Value::from(total));
+            map.serialize_entry("total", &total)?;
         }
         if !self.links.is_empty() {
-            let links = self
+            let links: Vec<LinkJson<'_>> = self
                 .links
                 .iter()
-                .map(|(relation, url)| json!({ "relation": relation.code(), "url": url }))
+                .map(|(relation, url)| LinkJson {
+                    relation: relation.code(),
+                    url,
+                })
                 .collect();
-            json.insert("link".to_owned(), Value::Array(links));
+            map.serialize_entry("link", &links)?;
         }
-        json
+        Ok(())
     }
 
     /// The bundle as one JSON value.
     pub fn to_json(&self) -> Value {
-        let mut json = self.head();
-        let entries: Vec<Value> = self.entries().map(BundleEntry::to_json).collect();
-        // FHIR JSON has no empty arrays.
-        if !entries.is_empty() {
-            json.insert("entry".to_owned(), Value::Array(entries));
-        }
-        Value::Object(json)
+        serde_json::to_value(self).expect("a bundle's map keys are strings")
     }
 
-    /// The bundle as chunks of JSON text: the head (every element but the entries), one chunk
-    /// per entry, then the tail. Concatenated, they are the JSON of [`to_json`](Self::to_json).
+    /// The bundle as chunks of JSON text: the head (every element but the entries), then the
+    /// entries gathered into chunks of about [`CHUNK_BYTES`], then the tail. Concatenated, they
+    /// are the JSON of [`to_json`](Self::to_json).
+    ///
+    /// Each entry is serialized when the chunk holding it is asked for and dropped once written,
+    /// so a page never exists as resources and as text at once beyond one chunk.
     pub fn into_chunks(mut self) -> BundleChunks {
-        let mut head = Value::Object(self.head()).to_string();
+        let mut head = serde_json::to_vec(&Head(&self)).expect("a bundle's map keys are strings");
         // The head serializes as an object; reopen it to append the entries.
         head.pop();
         let has_entries = !self.entries.is_empty() || self.outcome.is_some();
         let tail = if has_entries {
-            head.push_str(r#","entry":["#);
+            head.extend_from_slice(br#","entry":["#);
             "]}"
         } else {
             "}"
         };
         self.entries.extend(self.outcome.take());
         BundleChunks {
-            head: Some(head.into_bytes()),
+            head: Some(head),
             entries: self.entries.into_iter(),
             first_entry: true,
             tail: Some(tail),
         }
     }
+}
+
+impl Serialize for Bundle {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = serializer.serialize_map(None)?;
+        self.serialize_head(&mut map)?;
+        // FHIR JSON has no empty arrays.
+        if !self.entries.is_empty() || self.outcome.is_some() {
+            map.serialize_entry("entry", &EntriesJson(self))?;
+        }
+        map.end()
+    }
+}
+
+/// A bundle without its entries.
+struct Head<'a>(&'a Bundle);
+
+impl Serialize for Head<'_> {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = serializer.serialize_map(None)?;
+        self.0.serialize_head(&mut map)?;
+        map.end()
+    }
+}
+
+/// A bundle's entries, the outcome last, as a JSON array.
+struct EntriesJson<'a>(&'a Bundle);
+
+impl Serialize for EntriesJson<'_> {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.collect_seq(self.0.entries())
+    }
+}
+
+#[derive(Serialize)]
+struct MetaJson<'a> {
+    #[serde(rename = "lastUpdated")]
+    last_updated: &'a str,
+}
+
+#[derive(Serialize)]
+struct LinkJson<'a> {
+    relation: &'static str,
+    url: &'a str,
 }
 
 /// The chunks of a streamed bundle; see [`Bundle::into_chunks`].
@@ -555,14 +630,18 @@ impl Iterator for BundleChunks {
         if let Some(head) = self.head.take() {
             return Some(head);
         }
-        if let Some(entry) = self.entries.next() {
-            let mut chunk = if self.first_entry {
-                Vec::new()
-            } else {
-                b",".to_vec()
+        let mut chunk = Vec::new();
+        while chunk.len() < CHUNK_BYTES {
+            let Some(entry) = self.entries.next() else {
+                break;
             };
+            if !self.first_entry {
+                chunk.push(b',');
+            }
             self.first_entry = false;
-            chunk.extend(entry.into_json().to_string().into_bytes());
+            serde_json::to_writer(&mut chunk, &entry).expect("an entry's map keys are strings");
+        }
+        if !chunk.is_empty() {
             return Some(chunk);
         }
         self.tail.take().map(|tail| tail.as_bytes().to_vec())
@@ -623,6 +702,7 @@ fn status_line(status: u16) -> String {
 mod tests {
     use super::*;
     use crate::error::{IssueType, Severity};
+    use serde_json::json;
 
     fn resource(value: Value) -> Resource {
         Resource::new(value).unwrap()
@@ -742,7 +822,7 @@ mod tests {
     }
 
     #[test]
-    fn chunks_are_head_one_per_entry_and_tail() {
+    fn chunks_are_head_entries_and_tail() {
         let mut bundle = Bundle::searchset("http://x");
         for id in ["a", "b", "c"] {
             bundle.add_match(patient(id));
@@ -752,11 +832,35 @@ mod tests {
             .into_chunks()
             .map(|c| String::from_utf8(c).unwrap())
             .collect();
-        assert_eq!(chunks.len(), 5);
+        // Three small entries fit one chunk.
+        assert_eq!(chunks.len(), 3, "{chunks:?}");
         assert!(chunks[0].ends_with(r#""entry":["#), "{}", chunks[0]);
-        assert!(chunks[1].starts_with('{'));
-        assert!(chunks[2].starts_with(",{"));
-        assert_eq!(chunks[4], "]}");
+        assert!(chunks[1].starts_with('{') && chunks[1].matches(",{").count() == 2);
+        assert_eq!(chunks[2], "]}");
+        assert_chunks_match(bundle);
+    }
+
+    #[test]
+    fn a_large_page_streams_in_bounded_chunks() {
+        let mut bundle = Bundle::searchset("http://x");
+        let text = "x".repeat(300);
+        for id in 0..1000 {
+            bundle.add_match(resource(json!({
+                "resourceType": "Observation", "id": id.to_string(), "note": [{"text": text}]
+            })));
+        }
+        let largest_entry = serde_json::to_vec(bundle.entries().next().unwrap())
+            .unwrap()
+            .len()
+            + 1;
+        let chunks: Vec<Vec<u8>> = bundle.clone().into_chunks().collect();
+        let total: usize = chunks.iter().map(Vec::len).sum();
+        assert!(total > 10 * CHUNK_BYTES, "{total}");
+        for chunk in &chunks {
+            assert!(chunk.len() < CHUNK_BYTES + largest_entry, "{}", chunk.len());
+        }
+        // Few writes, not one per entry.
+        assert!(chunks.len() < total / CHUNK_BYTES + 4, "{}", chunks.len());
         assert_chunks_match(bundle);
     }
 

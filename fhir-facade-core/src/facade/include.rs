@@ -22,11 +22,20 @@ impl Facade {
         base_url: &str,
         ctx: &Context,
     ) -> Result<(Vec<Resource>, BTreeSet<String>)> {
-        let mut seen: BTreeSet<(String, String)> = matches.iter().filter_map(key).collect();
         let mut included = Vec::new();
         let mut capped = BTreeSet::new();
-        let mut frontier: Vec<Resource> = matches.to_vec();
+        if query.result.include.is_empty() && query.result.revinclude.is_empty() {
+            return Ok((included, capped));
+        }
+        let mut seen: BTreeSet<(String, String)> = matches.iter().filter_map(key).collect();
+        // Where the resources found in the last round start in `included`; the first round
+        // looks at the matches. Borrowed, not copied: a page's resources are never cloned.
+        let mut frontier_start = None;
         for round in 0..MAX_INCLUDE_ROUNDS {
+            let frontier = match frontier_start {
+                None => matches,
+                Some(start) => &included[start..],
+            };
             let mut found = Vec::new();
             for include in query
                 .result
@@ -122,8 +131,8 @@ impl Facade {
             if found.is_empty() {
                 break;
             }
-            included.extend(found.iter().cloned());
-            frontier = found;
+            frontier_start = Some(included.len());
+            included.extend(found);
         }
         Ok((included, capped))
     }
