@@ -24,7 +24,10 @@ fn p(resource_type: &str, code: &str) -> &'static fhir_facade_core::search::Sear
 fn schema() -> SqlSchema {
     let patient = TableMapping::new("Patient", "patient", "p", "p.id", IdKind::Integer)
         .filter("p.deleted = 0")
-        .select(["p.id", "p.family", "p.given", "p.gender", "p.birth"])
+        .select([
+            "p.id", "p.family", "p.given", "p.gender", "p.birth", "a.city",
+        ])
+        .join("LEFT JOIN address a ON a.id = p.address_id")
         .param(p("Patient", "_id"), ParamMapping::Id)
         .param(
             p("Patient", "family"),
@@ -421,4 +424,52 @@ fn searches_binding_more_values_than_the_database_accepts_are_a_400() {
             assert!(result.is_ok(), "{name}: {result:?}");
         }
     }
+}
+
+fn pg_sql(statement: &fhir_facade_core::sql::SqlFragment) -> String {
+    PgDialect.render(statement).0
+}
+
+#[test]
+fn a_read_is_a_keyed_lookup_without_sort_or_limit() {
+    let translator = SqlTranslator::new(&PgDialect, Arc::new(schema()));
+    let ids = ["7".to_owned(), "9".to_owned()];
+    let query = SearchQuery::by_ids("Patient", p("Patient", "_id"), &ids);
+    let compartment = Constraint::Compartment {
+        compartment_type: "Patient".into(),
+        id: "7".into(),
+    };
+    let lookup = translator.translate_lookup(&query, &[compartment]).unwrap();
+    let (sql, binds) = PgDialect.render(&lookup);
+    assert_eq!(
+        sql,
+        "SELECT p.id, p.family, p.given, p.gender, p.birth, a.city FROM patient p \
+         LEFT JOIN address a ON a.id = p.address_id \
+         WHERE (p.deleted = 0) AND (p.id IN ($1, $2)) AND (p.id = $3)"
+    );
+    assert_eq!(binds.len(), 3);
+    // The same ids as a search are sorted and paged.
+    let search = translator.translate(&query, &[]).unwrap();
+    assert!(pg_sql(search.select.as_ref().unwrap()).contains("ORDER BY p.id ASC LIMIT"));
+}
+
+#[test]
+fn joins_reach_the_row_select_only() {
+    let translator = SqlTranslator::new(&PgDialect, Arc::new(schema()));
+    let params = translator.schema().supported_params();
+    let parse =
+        |t: &str, q: &str| SearchQuery::parse(t, q, &params, &ParseOptions::default()).unwrap();
+    let join = "LEFT JOIN address";
+    let patients = translator
+        .translate(&parse("Patient", "family=x&_total=accurate"), &[])
+        .unwrap();
+    assert!(pg_sql(patients.select.as_ref().unwrap()).contains(join));
+    assert!(!pg_sql(patients.count.as_ref().unwrap()).contains(join));
+    // A chain into Patient tests the patient table, not its joined columns.
+    let chained = translator
+        .translate(&parse("Observation", "subject:Patient.family=x"), &[])
+        .unwrap();
+    let chained = pg_sql(chained.select.as_ref().unwrap());
+    assert!(chained.contains("FROM patient"), "{chained}");
+    assert!(!chained.contains(join), "{chained}");
 }

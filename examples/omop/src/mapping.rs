@@ -164,12 +164,8 @@ pub const ENCOUNTER_CLASSES: &[(i64, &str, &str)] = &[
 
 fn patient(at: &CdmLocation) -> TableMapping {
     let a = "pat";
-    let location = |column: &str| {
-        format!(
-            "(SELECT l.{column} FROM {} l WHERE l.location_id = {a}.location_id) AS {column}",
-            at.table("location")
-        )
-    };
+    // One join on the location's key rather than a subquery per address column.
+    let location = |column: &str| format!("pat_loc.{column} AS {column}");
     let gender = format!(
         "CASE {a}.gender_concept_id WHEN 8507 THEN 'male' WHEN 8532 THEN 'female' ELSE 'unknown' END"
     );
@@ -208,6 +204,10 @@ fn patient(at: &CdmLocation) -> TableMapping {
             at.table("death")
         ),
     ])
+    .join(format!(
+        "LEFT JOIN {} pat_loc ON pat_loc.location_id = {a}.location_id",
+        at.table("location")
+    ))
     .param(param("Patient", "_id"), ParamMapping::Id)
     .param(
         param("Patient", "identifier"),

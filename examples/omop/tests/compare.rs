@@ -21,7 +21,7 @@ use fhir_facade_core::search::Handling;
 use fhir_facade_core::search::registry::r4_param;
 use fhir_facade_core::sql::BindValue;
 use fhir_facade_core::sql::{Dialect, PgDialect, SqlTranslator, SqliteDialect};
-use fhir_facade_core::{Context, Facade, SearchQuery, SearchRequest, SearchTranslator};
+use fhir_facade_core::{Context, Facade, SearchQuery, SearchRequest};
 use omop_facade::load::{CsvDir, load_postgres, load_sqlite, sqlite_writer};
 use omop_facade::mapping::CdmLocation;
 use omop_facade::vocab::VITAL_SIGNS_LOINC;
@@ -779,8 +779,8 @@ fn observation_read(
     let translator = SqlTranslator::new(dialect, schema.clone());
     let id_param = r4_param("Observation", "_id").unwrap();
     let query = SearchQuery::by_ids("Observation", id_param, &[id.to_owned()]);
-    let plan = translator.translate(&query, &[]).unwrap();
-    let (sql, binds) = dialect.render(plan.select.as_ref().unwrap());
+    let lookup = translator.translate_lookup(&query, &[]).unwrap();
+    let (sql, binds) = dialect.render(&lookup);
     let binds = binds
         .into_iter()
         .map(|b| match b {

@@ -335,6 +335,7 @@ pub struct TableMapping {
     pub(crate) id_kind: IdKind,
     pub(crate) base_filter: Option<String>,
     pub(crate) columns: Vec<String>,
+    pub(crate) joins: Vec<String>,
     params: Vec<(&'static SearchParamDef, ParamMapping)>,
 }
 
@@ -355,6 +356,7 @@ impl TableMapping {
             id_kind,
             base_filter: None,
             columns: Vec::new(),
+            joins: Vec::new(),
             params: Vec::new(),
         }
     }
@@ -370,6 +372,20 @@ impl TableMapping {
     #[must_use]
     pub fn select<S: Into<String>>(mut self, columns: impl IntoIterator<Item = S>) -> Self {
         self.columns.extend(columns.into_iter().map(Into::into));
+        self
+    }
+
+    /// Adds a join clause (`LEFT JOIN location loc ON loc.location_id = p.location_id`) that
+    /// the selected expressions may read from.
+    ///
+    /// One join instead of a correlated subquery per column: the database looks the joined row
+    /// up once. The clause is written into the statements that fetch rows (searches and reads)
+    /// only, not into counts, chains or `_has`, so parameters and the base filter must not refer
+    /// to its alias. It must add at most one row per row of the table (join on the joined
+    /// table's key), or a page would hold a resource twice.
+    #[must_use]
+    pub fn join(mut self, clause: impl Into<String>) -> Self {
+        self.joins.push(clause.into());
         self
     }
 

@@ -5,6 +5,7 @@
 //! paged search become [`SqlPlan`](super::SqlPlan)s, and how their rows become a
 //! [`SearchPage`], lives here once.
 
+use std::collections::HashMap;
 use std::sync::Arc;
 
 use async_trait::async_trait;
@@ -50,7 +51,8 @@ pub trait RowMapper<R>: Send + Sync {
 /// A [`ResourceProvider`] for the resource type of one
 /// [`TableMapping`](super::mapping::TableMapping): `read`, `search` and `read_many` all run
 /// through the [`SqlTranslator`], so the mapping's base filter and the request's constraints
-/// apply to each of them. `read_many` is one `IN` query.
+/// apply to each of them. A read is a keyed lookup, `read_many` one `IN` lookup per chunk of
+/// ids the database can bind.
 #[derive(Debug)]
 pub struct SqlProvider<E, M> {
     resource_type: String,
@@ -95,6 +97,34 @@ impl<E: Executor, M: RowMapper<E::Row>> SqlProvider<E, M> {
     pub fn executor(&self) -> &E {
         &self.executor
     }
+
+    /// The resources with these ids that the request may see, in the order of `ids`: one keyed
+    /// statement without sort or paging (see [`SqlTranslator::translate_lookup`]).
+    async fn lookup(&self, ids: &[String], ctx: &Context) -> Result<Vec<Resource>> {
+        if ids.is_empty() {
+            return Ok(Vec::new());
+        }
+        let query = SearchQuery::by_ids(&self.resource_type, self.id_param, ids);
+        let statement = self.translator.translate_lookup(&query, &ctx.constraints)?;
+        let rows = self
+            .executor
+            .fetch_all(&statement, ctx.request_id.as_deref())
+            .await?;
+        let mut resources = rows
+            .iter()
+            .map(|row| self.mapper.to_resource(row))
+            .collect::<Result<Vec<_>>>()?;
+        // The database returns a lookup in any order; the same request gives the same answer.
+        if resources.len() > 1 {
+            let position: HashMap<&str, usize> = ids
+                .iter()
+                .enumerate()
+                .map(|(i, id)| (id.as_str(), i))
+                .collect();
+            resources.sort_by_key(|r| r.id().and_then(|id| position.get(id).copied()));
+        }
+        Ok(resources)
+    }
 }
 
 #[async_trait]
@@ -112,10 +142,8 @@ impl<E: Executor, M: RowMapper<E::Row>> ResourceProvider for SqlProvider<E, M> {
     }
 
     async fn read(&self, id: &str, ctx: &Context) -> Result<Resource> {
-        let query = SearchQuery::by_ids(&self.resource_type, self.id_param, &[id.to_owned()]);
-        self.search(&query, ctx)
+        self.lookup(std::slice::from_ref(&id.to_owned()), ctx)
             .await?
-            .resources
             .into_iter()
             .next()
             .ok_or_else(|| Error::NotFound {
@@ -125,15 +153,11 @@ impl<E: Executor, M: RowMapper<E::Row>> ResourceProvider for SqlProvider<E, M> {
     }
 
     async fn read_many(&self, ids: &[String], ctx: &Context) -> Result<Vec<Resource>> {
-        if ids.is_empty() {
-            return Ok(Vec::new());
-        }
         // One statement per chunk that the database can bind, with room for the constraints.
         let chunk = (self.executor.dialect().max_bind_values() / 2).max(1);
         let mut resources = Vec::with_capacity(ids.len());
         for ids in ids.chunks(chunk) {
-            let query = SearchQuery::by_ids(&self.resource_type, self.id_param, ids);
-            resources.extend(self.search(&query, ctx).await?.resources);
+            resources.extend(self.lookup(ids, ctx).await?);
         }
         Ok(resources)
     }

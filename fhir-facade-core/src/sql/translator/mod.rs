@@ -196,24 +196,7 @@ impl SqlTranslator {
         constraints: &[Constraint],
         now: OffsetDateTime,
     ) -> Result<SqlPlan> {
-        let table = self.table(&query.resource_type, "_type")?;
-        let compartments: Vec<Constraint> = constraints
-            .iter()
-            .filter(|c| matches!(c, Constraint::Compartment { .. }))
-            .cloned()
-            .collect();
-        let scope = Scope {
-            table,
-            outer: vec![table.alias.as_str()],
-            compartments: &compartments,
-        };
-        let mut conditions = Vec::new();
-        for criterion in &query.criteria {
-            conditions.push(self.criterion(&scope, criterion, now)?);
-        }
-        for constraint in constraints {
-            conditions.push(self.constraint(&scope, constraint, now)?);
-        }
+        let (table, mut conditions) = self.conditions(query, constraints, now)?;
         let result = &query.result;
         let count_only = result.count == Some(0) || result.summary == Some(Summary::Count);
         let count = (count_only || result.total == Some(TotalMode::Accurate)).then(|| {
@@ -255,12 +238,7 @@ impl SqlTranslator {
         }
         let select = (!count_only)
             .then(|| -> Result<SqlFragment> {
-                let mut select = SqlFragment::sql(format!(
-                    "SELECT {} FROM {} {}",
-                    table.columns.join(", "),
-                    table.table,
-                    table.alias
-                ));
+                let mut select = rows_of(table);
                 select.append(where_clause(table, conditions));
                 select.push(format!(" ORDER BY {}", self.order(table, query, backward)?));
                 self.dialect.paginate(&mut select, limit + 1, offset);
@@ -282,6 +260,49 @@ impl SqlTranslator {
             ),
             backward,
         })
+    }
+
+    /// The statement for a read by id (or ids): the rows that `query` and `constraints` select,
+    /// without order, limit or offset, which a keyed lookup does not need and which would cost
+    /// the database a sort.
+    pub fn translate_lookup(
+        &self,
+        query: &SearchQuery,
+        constraints: &[Constraint],
+    ) -> Result<SqlFragment> {
+        let (table, conditions) = self.conditions(query, constraints, OffsetDateTime::now_utc())?;
+        let mut select = rows_of(table);
+        select.append(where_clause(table, conditions));
+        self.check_bind_count(query, &select)?;
+        Ok(select)
+    }
+
+    /// The table `query` searches and one condition per criterion and constraint.
+    fn conditions(
+        &self,
+        query: &SearchQuery,
+        constraints: &[Constraint],
+        now: OffsetDateTime,
+    ) -> Result<(&TableMapping, Vec<SqlFragment>)> {
+        let table = self.table(&query.resource_type, "_type")?;
+        let compartments: Vec<Constraint> = constraints
+            .iter()
+            .filter(|c| matches!(c, Constraint::Compartment { .. }))
+            .cloned()
+            .collect();
+        let scope = Scope {
+            table,
+            outer: vec![table.alias.as_str()],
+            compartments: &compartments,
+        };
+        let mut conditions = Vec::new();
+        for criterion in &query.criteria {
+            conditions.push(self.criterion(&scope, criterion, now)?);
+        }
+        for constraint in constraints {
+            conditions.push(self.constraint(&scope, constraint, now)?);
+        }
+        Ok((table, conditions))
     }
 
     /// Refuses a statement with more bound values than the database accepts (a client can send
@@ -488,6 +509,21 @@ fn param_mapping<'t>(table: &'t TableMapping, param: &SearchParamDef) -> Result<
             format!("not mapped for {}", table.resource_type),
         )
     })
+}
+
+/// `SELECT` of the mapped columns from the table and its joins, for statements that fetch rows.
+fn rows_of(table: &TableMapping) -> SqlFragment {
+    let mut sql = format!(
+        "SELECT {} FROM {} {}",
+        table.columns.join(", "),
+        table.table,
+        table.alias
+    );
+    for join in &table.joins {
+        sql.push(' ');
+        sql.push_str(join);
+    }
+    SqlFragment::sql(sql)
 }
 
 fn where_clause(table: &TableMapping, conditions: Vec<SqlFragment>) -> SqlFragment {

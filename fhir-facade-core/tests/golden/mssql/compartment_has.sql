@@ -1,3 +1,3 @@
 -- select
-SELECT p.id, p.family, p.given, p.gender, p.birth FROM patient p WHERE (p.deleted = 0) AND (EXISTS (SELECT 1 FROM lab l WHERE l.patient_id = p.id AND EXISTS (SELECT 1 FROM loinc_map m WHERE m.local = l.labcode AND (m.loinc = @P1 AND m.loinc COLLATE Latin1_General_BIN2 = @P2)) AND l.patient_id = @P3)) AND (p.id = @P4) ORDER BY p.id ASC OFFSET @P5 ROWS FETCH NEXT @P6 ROWS ONLY
+SELECT p.id, p.family, p.given, p.gender, p.birth, a.city FROM patient p LEFT JOIN address a ON a.id = p.address_id WHERE (p.deleted = 0) AND (EXISTS (SELECT 1 FROM lab l WHERE l.patient_id = p.id AND EXISTS (SELECT 1 FROM loinc_map m WHERE m.local = l.labcode AND (m.loinc = @P1 AND m.loinc COLLATE Latin1_General_BIN2 = @P2)) AND l.patient_id = @P3)) AND (p.id = @P4) ORDER BY p.id ASC OFFSET @P5 ROWS FETCH NEXT @P6 ROWS ONLY
 -- binds: [Text("718-7"), Text("718-7"), Int(7), Int(7), Int(0), Int(101)]

@@ -1,3 +1,3 @@
 -- select
-SELECT p.id, p.family, p.given, p.gender, p.birth FROM patient p WHERE (p.deleted = 0) AND (p.id < $1) ORDER BY p.id DESC LIMIT $2 OFFSET $3
+SELECT p.id, p.family, p.given, p.gender, p.birth, a.city FROM patient p LEFT JOIN address a ON a.id = p.address_id WHERE (p.deleted = 0) AND (p.id < $1) ORDER BY p.id DESC LIMIT $2 OFFSET $3
 -- binds: [Int(12), Int(6), Int(0)]

@@ -1,3 +1,3 @@
 -- select
-SELECT p.id, p.family, p.given, p.gender, p.birth FROM patient p WHERE (p.deleted = 0) AND (((p.birth >= $1 OR p.birth IN ($2, $3)) AND p.birth < $4)) ORDER BY p.id ASC LIMIT $5 OFFSET $6
+SELECT p.id, p.family, p.given, p.gender, p.birth, a.city FROM patient p LEFT JOIN address a ON a.id = p.address_id WHERE (p.deleted = 0) AND (((p.birth >= $1 OR p.birth IN ($2, $3)) AND p.birth < $4)) ORDER BY p.id ASC LIMIT $5 OFFSET $6
 -- binds: [Text("20191112"), Text("20191100"), Text("20190000"), Text("20201119"), Int(101), Int(0)]

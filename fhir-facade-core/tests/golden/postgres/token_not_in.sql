@@ -1,3 +1,3 @@
 -- select
-SELECT p.id, p.family, p.given, p.gender, p.birth FROM patient p WHERE (p.deleted = 0) AND ((CASE WHEN (1=0 OR 1=0) THEN 1 ELSE 0 END) = 0) ORDER BY p.id ASC LIMIT $1 OFFSET $2
+SELECT p.id, p.family, p.given, p.gender, p.birth, a.city FROM patient p LEFT JOIN address a ON a.id = p.address_id WHERE (p.deleted = 0) AND ((CASE WHEN (1=0 OR 1=0) THEN 1 ELSE 0 END) = 0) ORDER BY p.id ASC LIMIT $1 OFFSET $2
 -- binds: [Int(101), Int(0)]

@@ -1,3 +1,3 @@
 -- select
-SELECT p.id, p.family, p.given, p.gender, p.birth FROM patient p WHERE (p.deleted = 0) AND (p.mrn COLLATE BINARY = ?) ORDER BY p.id ASC LIMIT ? OFFSET ?
+SELECT p.id, p.family, p.given, p.gender, p.birth, a.city FROM patient p LEFT JOIN address a ON a.id = p.address_id WHERE (p.deleted = 0) AND (p.mrn COLLATE BINARY = ?) ORDER BY p.id ASC LIMIT ? OFFSET ?
 -- binds: [Text("M100"), Int(101), Int(0)]

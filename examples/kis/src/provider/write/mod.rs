@@ -14,7 +14,7 @@ use fhir_facade_core::search::registry::r4_param;
 use fhir_facade_core::sql::write::{Transact, Transaction, Work, in_transaction, is_conflict};
 use fhir_facade_core::sql::{BindValue, SqlFragment};
 use fhir_facade_core::sql::{RowMapper, SqlTranslator};
-use fhir_facade_core::{Context, Error, Resource, Result, SearchQuery, SearchTranslator};
+use fhir_facade_core::{Context, Error, Resource, Result, SearchQuery};
 use time::OffsetDateTime;
 
 use crate::generate::push_value;
@@ -96,10 +96,7 @@ where
     M: RowMapper<T::Row>,
 {
     let query = SearchQuery::by_ids(resource_type, id_param(resource_type), &[id.to_string()]);
-    let plan = translator.translate(&query, &ctx.constraints)?;
-    let Some(select) = plan.select else {
-        return Ok(None);
-    };
+    let select = translator.translate_lookup(&query, &ctx.constraints)?;
     let rows = tx.fetch_all(&select).await?;
     rows.first().map(|row| mapper.to_resource(row)).transpose()
 }
