@@ -13,9 +13,11 @@ const VITAL_SIGNS = new Set([
 ]);
 
 // One branch of the union: table `t` with its key, date, value and source columns; the code is
-// the concept, or the source concept when the concept is 0.
+// the concept, or the source concept when the concept is 0. Rows are ordered by branch and key,
+// as the facade orders them.
 const branch = (prefix, table, t, name, valueAsString, where) => `
-  SELECT '${prefix}' || ${t}.${name}_id AS id, '${prefix}' AS src, ${t}.person_id,
+  SELECT '${prefix}' || ${t}.${name}_id AS id, '${prefix}' AS src, ${t}.${name}_id AS row_key,
+         ${t}.person_id,
          ${t}.visit_occurrence_id, ${t}.${name}_date AS obs_date, ${t}.${name}_datetime AS obs_datetime,
          ${t}.value_as_number, ${valueAsString} AS value_as_string,
          ${t}.${name}_source_value AS source_value, ${t}.unit_source_value,
@@ -121,7 +123,7 @@ module.exports.search = async (args, context) => {
       ${branch('meas-', 'measurement', 'm', 'measurement', 'NULL::text', where)}
       UNION ALL
       ${branch('obs-', 'observation', 'o', 'observation', 'o.value_as_string', where)}
-    ) obsv ORDER BY obsv.id LIMIT ${binds.bind(count)}`;
+    ) obsv ORDER BY obsv.src, obsv.row_key LIMIT ${binds.bind(count)}`;
   const { rows } = await db.query(sql, binds.values);
   return searchset(args, context, 'Observation', rows.map(toObservation));
 };

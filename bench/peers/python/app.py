@@ -193,10 +193,12 @@ def to_patient(row: asyncpg.Record) -> Patient:
 
 def observation_branch(prefix: str, table: str, t: str, value_as_string: str, where: list[str]):
     """One branch of the union over `measurement` and `observation`: the code is the concept, or
-    the source concept when the concept is 0."""
+    the source concept when the concept is 0. Rows are ordered by branch and key, as the facade
+    orders them."""
     conditions = " AND ".join(w.replace("$t", t) for w in where)
     return f"""
-  SELECT '{prefix}-' || {t}.{table}_id AS id, '{prefix}' AS src, {t}.person_id,
+  SELECT '{prefix}-' || {t}.{table}_id AS id, '{prefix}' AS src, {t}.{table}_id AS row_key,
+         {t}.person_id,
          {t}.visit_occurrence_id, {t}.{table}_date AS obs_date,
          {t}.{table}_datetime AS obs_datetime, {t}.value_as_number,
          {value_as_string} AS value_as_string, {t}.{table}_source_value AS source_value,
@@ -347,7 +349,7 @@ async def observation_search_type(
         {observation_branch("meas", "measurement", "m", "NULL::text", where)}
         UNION ALL
         {observation_branch("obs", "observation", "o", "o.value_as_string", where)}
-      ) obsv ORDER BY obsv.id LIMIT {bind(page_size(_count))}"""
+      ) obsv ORDER BY obsv.src, obsv.row_key LIMIT {bind(page_size(_count))}"""
     rows = await pool.fetch(sql, *bind.values)
     return searchset(context, [to_observation(row) for row in rows])
 

@@ -24,11 +24,11 @@ use fhir_facade_core::search::{
     Criterion, Modifier, SearchParamDef, SearchValue, TokenSystem, TokenValue,
 };
 use fhir_facade_core::sql::Dialect;
-use fhir_facade_core::sql::SqlFragment;
 use fhir_facade_core::sql::mapping::{
     DateMapping, IdKind, ParamMapping, QuantityMapping, ReferenceMapping, SqlSchema, TableMapping,
     TimeKind, TokenCode, TokenMapping, ValueSource,
 };
+use fhir_facade_core::sql::{BindValue, SqlFragment};
 use fhir_facade_core::{Error, Result};
 
 use crate::vocab::{OBSERVATION_CATEGORY, VITAL_SIGNS_LOINC, system_sql};
@@ -527,7 +527,11 @@ fn observation_union(at: &CdmLocation, dialect: &dyn Dialect) -> String {
                 "CAST(o.observation_id AS VARCHAR(20))",
             ]),
         ),
-        ("src", "'meas'".into(), "'obs'".into()),
+        (
+            "src",
+            format!("'{}'", SOURCES[0]),
+            format!("'{}'", SOURCES[1]),
+        ),
         (
             "row_key",
             "m.measurement_id".into(),
@@ -621,6 +625,23 @@ fn observation_union(at: &CdmLocation, dialect: &dyn Dialect) -> String {
     )
 }
 
+/// The `src` of the Observation union's branches: `measurement`, then `observation`.
+const SOURCES: [&str; 2] = ["meas", "obs"];
+
+/// The union branch (0 `measurement`, 1 `observation`) and row key of an Observation id, or
+/// `None` when no row has that id.
+fn observation_key(id: &str) -> Option<(usize, i64)> {
+    [MEASUREMENT_PREFIX, OBSERVATION_PREFIX]
+        .iter()
+        .enumerate()
+        .find_map(
+            |(branch, prefix)| match IdKind::PrefixedInteger((*prefix).to_owned()).key(id) {
+                Some(BindValue::Int(key)) => Some((branch, key)),
+                _ => None,
+            },
+        )
+}
+
 /// `_id` of the Observation union: `meas-N` and `obs-N` become conditions on `src` and
 /// `row_key`, which the databases push into the union's branches (an index lookup each).
 fn observation_id(alias: &'static str) -> ParamMapping {
@@ -648,16 +669,12 @@ fn observation_id(alias: &'static str) -> ParamMapping {
             else {
                 return Err(Error::invalid_search("_id", "an id is expected"));
             };
-            for (i, prefix) in [MEASUREMENT_PREFIX, OBSERVATION_PREFIX].iter().enumerate() {
-                if let Some(fhir_facade_core::sql::BindValue::Int(key)) =
-                    IdKind::PrefixedInteger((*prefix).to_owned()).key(id)
-                {
-                    keys[i].push(key);
-                }
+            if let Some((branch, key)) = observation_key(id) {
+                keys[branch].push(key);
             }
         }
         let mut alternatives = Vec::new();
-        for (src, keys) in ["meas", "obs"].iter().zip(keys) {
+        for (src, keys) in SOURCES.iter().zip(keys) {
             if keys.is_empty() {
                 continue;
             }
@@ -667,7 +684,7 @@ fn observation_id(alias: &'static str) -> ParamMapping {
                 if i > 0 {
                     part.push(", ");
                 }
-                part.push_bind(fhir_facade_core::sql::BindValue::Int(key));
+                part.push_bind(BindValue::Int(key));
             }
             part.push("))");
             alternatives.push(part);
@@ -741,6 +758,15 @@ fn observation(at: &CdmLocation, dialect: &dyn Dialect) -> TableMapping {
         IdKind::Text,
     )
     .select(selected(a, &columns))
+    // Pages follow the stored keys, not the computed text id: by branch, then by key, so a
+    // cursor is an index position in each table.
+    .order_by_key([format!("{a}.src"), format!("{a}.row_key")], |id| {
+        let (branch, key) = observation_key(id)?;
+        Some(vec![
+            BindValue::Text(SOURCES[branch].into()),
+            BindValue::Int(key),
+        ])
+    })
     .param(param("Observation", "_id"), observation_id(a))
     .param(
         param("Observation", "patient"),
@@ -827,7 +853,7 @@ mod tests {
         assert_eq!(
             sql,
             " WHERE (((obsv.src = 'meas' AND obsv.row_key IN ($1, $2)) \
-             OR (obsv.src = 'obs' AND obsv.row_key IN ($3)))) ORDER BY obsv.id ASC LIMIT $4 OFFSET $5"
+             OR (obsv.src = 'obs' AND obsv.row_key IN ($3)))) ORDER BY obsv.src ASC, obsv.row_key ASC LIMIT $4 OFFSET $5"
         );
         assert_eq!(
             binds[..3],
@@ -846,7 +872,7 @@ mod tests {
         assert!(sql.starts_with(" WHERE (1=0)"), "{sql}");
         let (sql, _) = observation_sql("_sort=-_id").unwrap();
         assert!(
-            sql.ends_with("ORDER BY obsv.id DESC LIMIT $1 OFFSET $2"),
+            sql.ends_with("ORDER BY obsv.src DESC, obsv.row_key DESC LIMIT $1 OFFSET $2"),
             "{sql}"
         );
     }

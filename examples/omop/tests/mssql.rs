@@ -110,7 +110,7 @@ fn observation_search_t_sql_sorts_nulls_last_and_pages_by_offset() {
             ") obsv WHERE (obsv.person_id = @P1) AND (((obsv.code_code = @P2 \
              AND obsv.code_code COLLATE Latin1_General_BIN2 = @P3) \
              AND ({system} = @P4 AND {system} COLLATE Latin1_General_BIN2 = @P5))) \
-             ORDER BY CASE WHEN obsv.obs_date IS NULL THEN 1 ELSE 0 END DESC, obsv.obs_date DESC, obsv.id ASC \
+             ORDER BY CASE WHEN obsv.obs_date IS NULL THEN 1 ELSE 0 END DESC, obsv.obs_date DESC, obsv.src ASC, obsv.row_key ASC \
              OFFSET @P6 ROWS FETCH NEXT @P7 ROWS ONLY"
         )),
         "{sql}"

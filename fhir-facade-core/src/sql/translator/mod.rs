@@ -57,7 +57,7 @@ use super::mapping::{
 use crate::search::{
     Criterion, Modifier, PageToken, SearchParamDef, SearchValue, Summary, TotalMode,
 };
-use crate::sql::SqlFragment;
+use crate::sql::{BindValue, SqlFragment};
 use crate::{Constraint, Error, Result, SearchQuery};
 
 /// Turns a [`SearchQuery`] and the request's [`Constraint`]s into a plan an adapter can execute.
@@ -227,13 +227,20 @@ impl SqlTranslator {
                         "a cursor only pages searches sorted by _id",
                     ));
                 };
-                let key = table
-                    .id_kind
-                    .key(edge)
-                    .ok_or_else(|| Error::invalid_search(param, "not a cursor of this search"))?;
                 // Rows after the cursor in search order, or before it when reading backwards.
                 let op = if descending != backward { "<" } else { ">" };
-                conditions.push(binary(&table.id_expr, op, key));
+                let beyond = match &table.order_key {
+                    None => table
+                        .id_kind
+                        .key(edge)
+                        .map(|key| binary(&table.id_expr, op, key)),
+                    Some(key) => (key.values)(edge)
+                        .filter(|values| values.len() == key.columns.len())
+                        .map(|values| beyond_key(&key.columns, values, op)),
+                };
+                let beyond = beyond
+                    .ok_or_else(|| Error::invalid_search(param, "not a cursor of this search"))?;
+                conditions.push(beyond);
             }
         }
         let select = (!count_only)
@@ -509,6 +516,22 @@ fn param_mapping<'t>(table: &'t TableMapping, param: &SearchParamDef) -> Result<
             format!("not mapped for {}", table.resource_type),
         )
     })
+}
+
+/// Rows past `values` in the order of `columns` (`op` is `>` or `<`): `c1 > v1 OR (c1 = v1 AND
+/// c2 > v2) ...`, spelt out because SQL Server has no row-value comparison.
+fn beyond_key(columns: &[String], values: Vec<BindValue>, op: &str) -> SqlFragment {
+    let mut alternatives = Vec::new();
+    for (i, column) in columns.iter().enumerate() {
+        let mut parts: Vec<SqlFragment> = columns[..i]
+            .iter()
+            .zip(&values)
+            .map(|(c, v)| binary(c, "=", v.clone()))
+            .collect();
+        parts.push(binary(column, op, values[i].clone()));
+        alternatives.push(and(parts));
+    }
+    or(alternatives)
 }
 
 /// `SELECT` of the mapped columns from the table and its joins, for statements that fetch rows.

@@ -1,4 +1,5 @@
-//! `_sort`: the `ORDER BY` of a search, always ending with the id so that pages are stable.
+//! `_sort`: the `ORDER BY` of a search, always ending with the id (or the mapping's order key)
+//! so that pages are stable.
 
 use super::condition::unsupported;
 use super::{SqlTranslator, param_mapping};
@@ -69,7 +70,10 @@ impl SqlTranslator {
         } else {
             "ASC"
         };
-        items.push(format!("{} {direction}", table.id_expr));
+        match &table.order_key {
+            Some(key) => items.extend(key.columns.iter().map(|c| format!("{c} {direction}"))),
+            None => items.push(format!("{} {direction}", table.id_expr)),
+        }
         Ok(items.join(", "))
     }
 }
@@ -83,7 +87,7 @@ mod tests {
     use crate::search::registry::r4_param;
     use crate::sql::SqlFragment;
     use crate::sql::mapping::{CustomFn, IdKind, SqlSchema};
-    use crate::sql::{Dialect, PgDialect};
+    use crate::sql::{BindValue, Dialect, PgDialect};
 
     #[test]
     fn sorting_by_id_uses_the_id_expression_whatever_maps_id() {
@@ -117,5 +121,80 @@ mod tests {
             "SELECT u.id FROM (SELECT 'a' AS id, 1 AS k) u WHERE (u.k = 1) \
              ORDER BY u.id DESC LIMIT $1 OFFSET $2"
         );
+    }
+
+    #[test]
+    fn an_order_key_orders_and_pages_in_place_of_the_id() {
+        let table = TableMapping::new(
+            "Observation",
+            "(SELECT 'a-1' AS id, 'a' AS src, 1 AS k)",
+            "u",
+            "u.id",
+            IdKind::Text,
+        )
+        .select(["u.id"])
+        .param(r4_param("Observation", "_id").unwrap(), ParamMapping::Id)
+        .param(
+            r4_param("Observation", "date").unwrap(),
+            ParamMapping::Date(DateMapping::Point {
+                expr: "u.d".into(),
+                kind: crate::sql::mapping::TimeKind::Date,
+            }),
+        )
+        .order_by_key(["u.src", "u.k"], |id| {
+            let (src, k) = id.split_once('-')?;
+            Some(vec![
+                BindValue::Text(src.into()),
+                BindValue::Int(k.parse().ok()?),
+            ])
+        });
+        let schema = Arc::new(SqlSchema::new([table]).unwrap());
+        let translator = SqlTranslator::new(&PgDialect, schema.clone());
+        let sql = |query: &str| {
+            let query = SearchQuery::parse(
+                "Observation",
+                query,
+                &schema.supported_params(),
+                &Default::default(),
+            )
+            .unwrap();
+            translator.translate(&query, &[]).map(|plan| {
+                let (sql, binds) = PgDialect.render(plan.select.as_ref().unwrap());
+                (
+                    sql.split_once(" u WHERE ")
+                        .map_or(sql.clone(), |(_, w)| w.to_owned()),
+                    binds,
+                )
+            })
+        };
+        let (after, binds) = sql("_count=5&_cursor=b-7").unwrap();
+        assert_eq!(
+            after,
+            "((u.src > $1 OR (u.src = $2 AND u.k > $3))) ORDER BY u.src ASC, u.k ASC LIMIT $4 OFFSET $5"
+        );
+        assert_eq!(
+            binds[..3],
+            [
+                BindValue::Text("b".into()),
+                BindValue::Text("b".into()),
+                BindValue::Int(7)
+            ]
+        );
+        let (before, _) = sql("_count=5&_before=b-7").unwrap();
+        assert!(
+            before.starts_with(
+                "((u.src < $1 OR (u.src = $2 AND u.k < $3))) ORDER BY u.src DESC, u.k DESC"
+            ),
+            "{before}"
+        );
+        // Sorted by another key first, the order key still breaks ties.
+        let (sorted, _) = sql("_sort=-date").unwrap();
+        assert!(
+            sorted
+                .ends_with("ORDER BY u.d DESC NULLS FIRST, u.src ASC, u.k ASC LIMIT $1 OFFSET $2"),
+            "{sorted}"
+        );
+        // A cursor no row can have is the client's mistake, not the database's.
+        assert_eq!(sql("_cursor=nokey").unwrap_err().status(), 400);
     }
 }
