@@ -134,3 +134,72 @@ async fn mariadb() {
         .unwrap();
     outcome.unwrap();
 }
+
+/// The same statement with other values, three times, as three requests of one search send it.
+fn one_search(n: i64) -> SqlFragment {
+    let mut statement = SqlFragment::sql("SELECT 1 + ");
+    statement.push_bind(fhir_facade_core::sql::BindValue::Int(n));
+    statement.push(" AS prepared_once_probe");
+    statement
+}
+
+/// A statement is parsed and planned once per connection, then executed from the driver's
+/// cache: the facade sends the same SQL text for every request of one search shape.
+#[tokio::test]
+async fn postgres_prepares_a_statement_once_per_connection() {
+    let url = std::env::var("FHIR_FACADE_PG_URL")
+        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".into());
+    // One connection, so the probe below sees the session that ran the statements.
+    let pool = match sqlx::postgres::PgPoolOptions::new()
+        .max_connections(1)
+        .connect(&url)
+        .await
+    {
+        Ok(pool) => pool,
+        Err(e) => return unreachable("FHIR_FACADE_PG_URL", e),
+    };
+    let db = database(Pool::Postgres(pool.clone()));
+    for n in 1..=3 {
+        assert_eq!(db.fetch_all(&one_search(n), None).await.unwrap().len(), 1);
+    }
+    let prepared: Vec<(String,)> = sqlx::query_as(
+        "SELECT statement FROM pg_prepared_statements WHERE statement LIKE 'SELECT 1 + %'",
+    )
+    .fetch_all(&pool)
+    .await
+    .unwrap();
+    assert_eq!(prepared.len(), 1, "{prepared:?}");
+}
+
+#[tokio::test]
+async fn mariadb_prepares_a_statement_once_per_connection() {
+    let url = std::env::var("FHIR_FACADE_MYSQL_URL")
+        .unwrap_or_else(|_| "mysql://root@127.0.0.1:3306/test".into());
+    let pool = match sqlx::mysql::MySqlPoolOptions::new()
+        .max_connections(1)
+        .connect(&url)
+        .await
+    {
+        Ok(pool) => pool,
+        Err(e) => return unreachable("FHIR_FACADE_MYSQL_URL", e),
+    };
+    let prepares = || async {
+        let (_, count): (String, String) =
+            sqlx::query_as("SHOW SESSION STATUS LIKE 'Com_stmt_prepare'")
+                .fetch_one(&pool)
+                .await
+                .unwrap();
+        count.parse::<u64>().unwrap()
+    };
+    let db = database(Pool::MySql(pool.clone()));
+    // The first run prepares the statement (the counter counts), later runs must not (the
+    // status query, prepared by its own first run, is cached too).
+    let start = prepares().await;
+    db.fetch_all(&one_search(0), None).await.unwrap();
+    let before = prepares().await;
+    assert_eq!(before - start, 1);
+    for n in 1..=3 {
+        assert_eq!(db.fetch_all(&one_search(n), None).await.unwrap().len(), 1);
+    }
+    assert_eq!(prepares().await - before, 0);
+}
