@@ -104,6 +104,9 @@ impl Resource {
     /// not reach this function; it is treated like `false`.
     #[must_use]
     pub fn project(self, summary: Option<Summary>, elements: &[String]) -> Resource {
+        if matches!(summary, None | Some(Summary::Count | Summary::False)) && elements.is_empty() {
+            return self;
+        }
         let resource_type = self.resource_type().to_owned();
         let keep: Box<dyn Fn(&str) -> bool> = match summary {
             Some(Summary::True) => {
@@ -115,7 +118,7 @@ impl Resource {
                 Box::new(move |name| name == "text" || element_listed(mandatory, name))
             }
             Some(Summary::Data) => Box::new(|name| name != "text"),
-            Some(Summary::Count | Summary::False) | None if !elements.is_empty() => {
+            Some(Summary::Count | Summary::False) | None => {
                 let mandatory = mandatory_elements(&resource_type);
                 let choices = choice_elements(&resource_type);
                 Box::new(move |name| {
@@ -124,7 +127,6 @@ impl Resource {
                     }) || element_listed(mandatory, name)
                 })
             }
-            Some(Summary::Count | Summary::False) | None => return self,
         };
         let Value::Object(mut object) = self.0 else {
             return self;

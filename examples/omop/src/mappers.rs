@@ -107,7 +107,7 @@ impl<R: SqlRow> RowMapper<R> for PatientMapper {
             trimmed(row.get_opt_str("zip")?).map(Value::from),
         );
         if !address.is_empty() {
-            p.insert("address".into(), json!([address]));
+            p.insert("address".into(), Value::Array(vec![Value::Object(address)]));
         }
         Resource::new(Value::Object(p))
     }
@@ -146,7 +146,7 @@ impl<R: SqlRow> RowMapper<R> for EncounterMapper {
         e.insert("id".into(), json!(id.to_string()));
         e.insert("status".into(), json!("finished"));
         e.insert("class".into(), class);
-        insert_some(&mut e, "type", code(row)?.map(|c| json!([c])));
+        insert_some(&mut e, "type", code(row)?.map(|c| Value::Array(vec![c])));
         e.insert(
             "subject".into(),
             reference("Patient", row.get_i64("person_id")?),

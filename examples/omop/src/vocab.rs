@@ -67,7 +67,8 @@ pub fn codeable_concept<R: SqlRow>(
         if let Some(d) = display.as_deref().map(str::trim).filter(|d| !d.is_empty()) {
             coding.insert("display".into(), json!(d));
         }
-        concept.insert("coding".into(), json!([coding]));
+        // Moved in, not through `json!`, which would serialize a copy.
+        concept.insert("coding".into(), Value::Array(vec![Value::Object(coding)]));
     }
     let text = display
         .map(|d| d.trim().to_owned())
