@@ -19,6 +19,10 @@ use omop_facade::mappers::{ObservationMapper, PatientMapper};
 use omop_facade::mapping::{CdmLocation, schema};
 use serde_json::Value;
 
+#[cfg(feature = "mimalloc")]
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 /// W2 of bench/run, with the include of W3.
 const W3: &str = "patient=42&code=http://loinc.org|8302-2&_count=20&_include=Observation:patient";
 

@@ -15,6 +15,10 @@ use fhir_facade_axum::{Probes, ServerSettings, init_tracing};
 use kis_facade::KisError;
 use kis_facade::server::KisDatabase;
 
+#[cfg(feature = "mimalloc")]
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 type BoxError = Box<dyn std::error::Error + Send + Sync>;
 
 /// The database pool size.

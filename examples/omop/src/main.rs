@@ -18,6 +18,10 @@ use omop_facade::load::{CsvDir, load_mssql, load_postgres, load_sqlite, sqlite_w
 use omop_facade::mapping::CdmLocation;
 use omop_facade::{CDM_SCHEMA_ENV, DATABASE_URL_ENV, demo, open, sqlite_read_only_url};
 
+#[cfg(feature = "mimalloc")]
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 type BoxError = Box<dyn std::error::Error + Send + Sync>;
 
 const USAGE: &str = "usage: omop-facade            serve DATABASE_URL (unset: the embedded demo)
