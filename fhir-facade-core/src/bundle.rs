@@ -311,8 +311,9 @@ pub struct Bundle {
     links: Vec<(LinkRelation, String)>,
     entries: Vec<BundleEntry>,
     outcome: Option<BundleEntry>,
-    /// `(type, id)` of every resource entered with a search mode, for dropping duplicate includes.
-    seen: HashSet<(String, String)>,
+    /// The `fullUrl` (one per type and id) of every resource entered with a search mode, for
+    /// dropping duplicate includes.
+    seen: HashSet<String>,
 }
 
 impl Bundle {
@@ -391,28 +392,29 @@ impl Bundle {
     /// Adds a search match. An include entry added earlier for the same resource is removed, so
     /// the resource appears once, as a match.
     pub fn add_match(&mut self, resource: Resource) {
-        if let Some(key) = resource_key(&resource) {
-            if self.seen.contains(&key) {
-                self.entries.retain(|entry| {
-                    entry.search_mode != Some(SearchMode::Include)
-                        || entry.resource.as_ref().and_then(resource_key).as_ref() != Some(&key)
+        let entry = self.searched(resource, SearchMode::Match);
+        if let Some(url) = &entry.full_url {
+            if self.seen.contains(url) {
+                self.entries.retain(|e| {
+                    e.search_mode != Some(SearchMode::Include) || e.full_url.as_ref() != Some(url)
                 });
             } else {
-                self.seen.insert(key);
+                self.seen.insert(url.clone());
             }
         }
-        self.push_searched(resource, SearchMode::Match);
+        self.entries.push(entry);
     }
 
     /// Adds a resource found by `_include` or `_revinclude`, unless the bundle already holds that
     /// resource (same type and id) as a match or an include. Returns whether it was added.
     pub fn add_include(&mut self, resource: Resource) -> bool {
-        if let Some(key) = resource_key(&resource) {
-            if !self.seen.insert(key) {
+        let entry = self.searched(resource, SearchMode::Include);
+        if let Some(url) = &entry.full_url {
+            if !self.seen.insert(url.clone()) {
                 return false;
             }
         }
-        self.push_searched(resource, SearchMode::Include);
+        self.entries.push(entry);
         true
     }
 
@@ -493,10 +495,10 @@ impl Bundle {
         full_url(&self.base_url, resource)
     }
 
-    fn push_searched(&mut self, resource: Resource, mode: SearchMode) {
+    fn searched(&self, resource: Resource, mode: SearchMode) -> BundleEntry {
         let mut entry = BundleEntry::for_resource(&self.base_url, resource);
         entry.search_mode = Some(mode);
-        self.entries.push(entry);
+        entry
     }
 
     /// Writes every element but `entry`, in the order FHIR lists them.
@@ -646,13 +648,6 @@ impl Iterator for BundleChunks {
         }
         self.tail.take().map(|tail| tail.as_bytes().to_vec())
     }
-}
-
-fn resource_key(resource: &Resource) -> Option<(String, String)> {
-    Some((
-        resource.resource_type().to_owned(),
-        resource.id()?.to_owned(),
-    ))
 }
 
 fn relative_url(resource: &Resource) -> String {
