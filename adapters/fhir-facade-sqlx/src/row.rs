@@ -22,14 +22,40 @@ pub enum Row {
     Sqlite(sqlx::sqlite::SqliteRow),
 }
 
-/// Tries each listed Rust type in turn on the row's column and converts the first that decodes.
+/// Decodes the row's column as the first listed Rust type the value's SQL type is compatible with
+/// (the last one when none is, for sqlx's own type-mismatch error), and converts it; `NULL` is
+/// `None`. The column is looked up once and the type chosen up front: trying each type in turn
+/// would look the name up and build a mismatch error per miss, on every integer column of every
+/// row.
 macro_rules! first_decoding {
-    ($row:expr, $col:expr, $ty:ty => $conv:expr) => {
+    ($row:expr, $col:expr, $db:ty, $ty:ty => $conv:expr) => {
         $row.try_get::<Option<$ty>, _>($col).map(|v| v.map($conv))
     };
-    ($row:expr, $col:expr, $ty:ty => $conv:expr, $($rest:tt)+) => {
-        first_decoding!($row, $col, $ty => $conv)
-            .or_else(|_| first_decoding!($row, $col, $($rest)+))
+    ($row:expr, $col:expr, $db:ty, $($candidates:tt)+) => {
+        match $row.try_column($col) {
+            Err(e) => Err(e),
+            Ok(column) => {
+                let index = sqlx::Column::ordinal(column);
+                match $row.try_get_raw(index) {
+                    Err(e) => Err(e),
+                    Ok(value) if sqlx::ValueRef::is_null(&value) => Ok(None),
+                    Ok(value) => {
+                        let type_info = sqlx::ValueRef::type_info(&value).into_owned();
+                        first_decoding!(@pick $row, index, type_info, $db, $($candidates)+)
+                    }
+                }
+            }
+        }
+    };
+    (@pick $row:expr, $index:expr, $type_info:expr, $db:ty, $ty:ty => $conv:expr) => {
+        $row.try_get::<$ty, _>($index).map(|v| Some($conv(v)))
+    };
+    (@pick $row:expr, $index:expr, $type_info:expr, $db:ty, $ty:ty => $conv:expr, $($rest:tt)+) => {
+        if <$ty as sqlx::Type<$db>>::compatible(&$type_info) {
+            $row.try_get::<$ty, _>($index).map(|v| Some($conv(v)))
+        } else {
+            first_decoding!(@pick $row, $index, $type_info, $db, $($rest)+)
+        }
     };
 }
 
@@ -66,11 +92,13 @@ impl Row {
     pub fn get_i64_at(&self, index: usize) -> Result<i64, SqlxError> {
         let value: Result<Option<i64>, sqlx::Error> = match self {
             #[cfg(feature = "postgres")]
-            Row::Postgres(r) => first_decoding!(r, index, i64 => |v| v, i32 => i64::from),
+            Row::Postgres(r) => {
+                first_decoding!(r, index, sqlx::Postgres, i64 => |v| v, i32 => i64::from)
+            }
             #[cfg(feature = "mysql")]
-            Row::MySql(r) => first_decoding!(r, index, i64 => |v| v),
+            Row::MySql(r) => first_decoding!(r, index, sqlx::MySql, i64 => |v| v),
             #[cfg(feature = "sqlite")]
-            Row::Sqlite(r) => first_decoding!(r, index, i64 => |v| v),
+            Row::Sqlite(r) => first_decoding!(r, index, sqlx::Sqlite, i64 => |v| v),
         };
         required("0", value.map_err(|e| column_error(index, e)))
     }
@@ -79,11 +107,11 @@ impl Row {
     pub fn get_opt_str(&self, column: &str) -> Result<Option<String>, SqlxError> {
         let value: Result<Option<String>, sqlx::Error> = match self {
             #[cfg(feature = "postgres")]
-            Row::Postgres(r) => first_decoding!(r, column, String => |v| v),
+            Row::Postgres(r) => first_decoding!(r, column, sqlx::Postgres, String => |v| v),
             #[cfg(feature = "mysql")]
-            Row::MySql(r) => first_decoding!(r, column, String => |v| v),
+            Row::MySql(r) => first_decoding!(r, column, sqlx::MySql, String => |v| v),
             #[cfg(feature = "sqlite")]
-            Row::Sqlite(r) => first_decoding!(r, column, String => |v| v),
+            Row::Sqlite(r) => first_decoding!(r, column, sqlx::Sqlite, String => |v| v),
         };
         value.map_err(|e| column_error(column, e))
     }
@@ -99,15 +127,15 @@ impl Row {
         let value: Result<Option<OffsetDateTime>, sqlx::Error> = match self {
             #[cfg(feature = "postgres")]
             Row::Postgres(r) => {
-                first_decoding!(r, column, PrimitiveDateTime => naive, OffsetDateTime => |v| v)
+                first_decoding!(r, column, sqlx::Postgres, PrimitiveDateTime => naive, OffsetDateTime => |v| v)
             }
             #[cfg(feature = "mysql")]
             Row::MySql(r) => {
-                first_decoding!(r, column, PrimitiveDateTime => naive, OffsetDateTime => |v| v)
+                first_decoding!(r, column, sqlx::MySql, PrimitiveDateTime => naive, OffsetDateTime => |v| v)
             }
             #[cfg(feature = "sqlite")]
             Row::Sqlite(r) => {
-                first_decoding!(r, column, PrimitiveDateTime => naive, OffsetDateTime => |v| v)
+                first_decoding!(r, column, sqlx::Sqlite, PrimitiveDateTime => naive, OffsetDateTime => |v| v)
             }
         };
         value.map_err(|e| column_error(column, e))
@@ -122,11 +150,11 @@ impl Row {
     pub fn get_opt_date(&self, column: &str) -> Result<Option<Date>, SqlxError> {
         let value: Result<Option<Date>, sqlx::Error> = match self {
             #[cfg(feature = "postgres")]
-            Row::Postgres(r) => first_decoding!(r, column, Date => |v| v),
+            Row::Postgres(r) => first_decoding!(r, column, sqlx::Postgres, Date => |v| v),
             #[cfg(feature = "mysql")]
-            Row::MySql(r) => first_decoding!(r, column, Date => |v| v),
+            Row::MySql(r) => first_decoding!(r, column, sqlx::MySql, Date => |v| v),
             #[cfg(feature = "sqlite")]
-            Row::Sqlite(r) => first_decoding!(r, column, Date => |v| v),
+            Row::Sqlite(r) => first_decoding!(r, column, sqlx::Sqlite, Date => |v| v),
         };
         value.map_err(|e| column_error(column, e))
     }
@@ -136,15 +164,16 @@ impl Row {
     pub fn get_opt_decimal(&self, column: &str) -> Result<Option<Decimal>, SqlxError> {
         let value: Result<Option<Decimal>, sqlx::Error> = match self {
             #[cfg(feature = "postgres")]
-            Row::Postgres(r) => first_decoding!(r, column, Decimal => |v| v),
+            Row::Postgres(r) => first_decoding!(r, column, sqlx::Postgres, Decimal => |v| v),
             #[cfg(feature = "mysql")]
-            Row::MySql(r) => first_decoding!(r, column, Decimal => |v| v),
+            Row::MySql(r) => first_decoding!(r, column, sqlx::MySql, Decimal => |v| v),
             #[cfg(feature = "sqlite")]
             Row::Sqlite(r) => {
                 // A NUMERIC column keeps whole numbers as INTEGER, which sqlx will not decode
                 // as f64: read those as i64 (exactly representable up to 2^53 as f64).
                 #[allow(clippy::cast_precision_loss)]
-                let real = match first_decoding!(r, column, f64 => |v| v, i64 => |v| v as f64) {
+                let real = match first_decoding!(r, column, sqlx::Sqlite, f64 => |v| v, i64 => |v| v as f64)
+                {
                     Ok(v) => v,
                     Err(e) => return Err(column_error(column, e)),
                 };
@@ -166,12 +195,12 @@ impl Row {
         match self {
             #[cfg(feature = "postgres")]
             Row::Postgres(r) => {
-                first_decoding!(r, column, i64 => |v| v, i32 => i64::from, i16 => i64::from)
+                first_decoding!(r, column, sqlx::Postgres, i64 => |v| v, i32 => i64::from, i16 => i64::from)
             }
             #[cfg(feature = "mysql")]
-            Row::MySql(r) => first_decoding!(r, column, i64 => |v| v),
+            Row::MySql(r) => first_decoding!(r, column, sqlx::MySql, i64 => |v| v),
             #[cfg(feature = "sqlite")]
-            Row::Sqlite(r) => first_decoding!(r, column, i64 => |v| v),
+            Row::Sqlite(r) => first_decoding!(r, column, sqlx::Sqlite, i64 => |v| v),
         }
     }
 }

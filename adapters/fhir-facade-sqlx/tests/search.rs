@@ -203,3 +203,46 @@ async fn mariadb_prepares_a_statement_once_per_connection() {
     }
     assert_eq!(prepares().await - before, 0);
 }
+
+/// A column is read by the first Rust type its SQL type decodes as: every integer width, a
+/// timestamp with or without time zone, `NULL` as `None`; a column of another type, or none of
+/// that name, is an error naming the column.
+#[tokio::test]
+async fn postgres_rows_decode_by_the_column_type() {
+    let url = std::env::var("FHIR_FACADE_PG_URL")
+        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".into());
+    let pool = match Pool::connect(&url, 1).await {
+        Ok(pool) => pool,
+        Err(e) => return unreachable("FHIR_FACADE_PG_URL", e),
+    };
+    let db = database(pool);
+    let rows = db
+        .fetch_all(
+            &SqlFragment::sql(
+                "SELECT CAST(1 AS SMALLINT) AS s, CAST(2 AS INTEGER) AS i, CAST(3 AS BIGINT) AS b, \
+                 CAST(NULL AS INTEGER) AS n, 'x' AS t, \
+                 CAST('2020-01-02 03:04:05' AS TIMESTAMP) AS ts, \
+                 CAST('2020-01-02 03:04:05+02' AS TIMESTAMPTZ) AS tz",
+            ),
+            None,
+        )
+        .await
+        .unwrap();
+    let row = &rows[0];
+    let ints: Vec<Option<i64>> = ["s", "i", "b", "n"]
+        .iter()
+        .map(|c| row.get_opt_i64(c).unwrap())
+        .collect();
+    assert_eq!(ints, [Some(1), Some(2), Some(3), None]);
+    let ts = row.get_timestamp("ts").unwrap();
+    assert_eq!((ts.hour(), ts.offset().is_utc()), (3, true));
+    assert_eq!(row.get_timestamp("tz").unwrap().hour(), 1);
+    for column in ["t", "nope"] {
+        match row.get_opt_i64(column) {
+            Err(fhir_facade_sqlx::SqlxError::Column { column: named, .. }) => {
+                assert_eq!(named, column)
+            }
+            other => panic!("{column}: {other:?}"),
+        }
+    }
+}
