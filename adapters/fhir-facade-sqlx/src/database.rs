@@ -123,7 +123,9 @@ impl Database {
         self.timeout
     }
 
-    /// Runs a `SELECT` and returns its rows.
+    /// Runs a `SELECT` and returns its rows. A read whose connection failed (a server restart,
+    /// a terminated backend: [`SqlxError::is_connection_failure`]) runs once more, on a
+    /// connection that has just answered a ping, within the same time limit.
     pub async fn fetch_all(
         &self,
         statement: &SqlFragment,
@@ -131,31 +133,47 @@ impl Database {
     ) -> fhir_facade_core::Result<Vec<Row>> {
         let (sql, binds) = self.pool.dialect().render(statement);
         let run = async {
-            Ok(match &self.pool {
-                #[cfg(feature = "postgres")]
-                Pool::Postgres(pool) => bind_all!(sqlx::query(&sql), &binds, bind_pg)
-                    .fetch_all(pool)
-                    .await?
-                    .into_iter()
-                    .map(Row::Postgres)
-                    .collect(),
-                #[cfg(feature = "mysql")]
-                Pool::MySql(pool) => bind_all!(sqlx::query(&sql), &binds, bind_mysql)
-                    .fetch_all(pool)
-                    .await?
-                    .into_iter()
-                    .map(Row::MySql)
-                    .collect(),
-                #[cfg(feature = "sqlite")]
-                Pool::Sqlite(pool) => bind_all!(sqlx::query(&sql), &binds, bind_sqlite)
-                    .fetch_all(pool)
-                    .await?
-                    .into_iter()
-                    .map(Row::Sqlite)
-                    .collect(),
-            })
+            match self.select(&sql, &binds, false).await {
+                Err(e) if e.is_connection_failure() => {
+                    tracing::warn!(
+                        request_id = request_id.unwrap_or("-"),
+                        error = %e,
+                        "a read's connection failed; retrying it once on a live connection"
+                    );
+                    self.select(&sql, &binds, true).await
+                }
+                result => result,
+            }
         };
         self.limited(run, &sql, request_id).await
+    }
+
+    /// The rows of `sql`, on any pooled connection or, when `live`, on one that answers a ping.
+    async fn select(
+        &self,
+        sql: &str,
+        binds: &[BindValue],
+        live: bool,
+    ) -> Result<Vec<Row>, SqlxError> {
+        macro_rules! select {
+            ($pool:expr, $bind:expr, $row:expr) => {{
+                let query = bind_all!(sqlx::query(sql), binds, $bind);
+                let rows = if live {
+                    query.fetch_all(&mut *live_connection($pool).await?).await?
+                } else {
+                    query.fetch_all($pool).await?
+                };
+                rows.into_iter().map($row).collect()
+            }};
+        }
+        Ok(match &self.pool {
+            #[cfg(feature = "postgres")]
+            Pool::Postgres(pool) => select!(pool, bind_pg, Row::Postgres),
+            #[cfg(feature = "mysql")]
+            Pool::MySql(pool) => select!(pool, bind_mysql, Row::MySql),
+            #[cfg(feature = "sqlite")]
+            Pool::Sqlite(pool) => select!(pool, bind_sqlite, Row::Sqlite),
+        })
     }
 
     /// Runs a `SELECT COUNT(*)` and returns the number.
@@ -215,6 +233,24 @@ impl Database {
         };
         result.map_err(|e| log(e, sql, request_id))
     }
+}
+
+/// A pooled connection that answers a ping. Connections that do not (left over from before a
+/// server restart) are closed on the way, so that the pool opens fresh ones; at most the pool's
+/// size of them, then whatever the pool hands out.
+async fn live_connection<DB: sqlx::Database>(
+    pool: &sqlx::Pool<DB>,
+) -> Result<sqlx::pool::PoolConnection<DB>, sqlx::Error> {
+    use sqlx::Connection as _;
+    for _ in 0..pool.options().get_max_connections() {
+        let mut connection = pool.acquire().await?;
+        if connection.ping().await.is_ok() {
+            return Ok(connection);
+        }
+        // Detached, the broken connection is dropped without a goodbye it could not send.
+        drop(connection.detach());
+    }
+    pool.acquire().await
 }
 
 #[async_trait]

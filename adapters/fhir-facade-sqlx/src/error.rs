@@ -30,19 +30,60 @@ impl SqlxError {
     pub fn kind(&self) -> DatabaseErrorKind {
         match self {
             SqlxError::Timeout(_) => DatabaseErrorKind::Timeout,
-            SqlxError::Sqlx(
-                sqlx::Error::PoolTimedOut
-                | sqlx::Error::PoolClosed
-                | sqlx::Error::Io(_)
-                | sqlx::Error::Tls(_)
-                | sqlx::Error::WorkerCrashed,
-            ) => DatabaseErrorKind::Unavailable,
+            SqlxError::Sqlx(sqlx::Error::PoolTimedOut | sqlx::Error::PoolClosed) => {
+                DatabaseErrorKind::Unavailable
+            }
+            _ if self.is_connection_failure() => DatabaseErrorKind::Unavailable,
             SqlxError::Sqlx(sqlx::Error::Database(e)) if is_conflict(e.as_ref()) => {
                 DatabaseErrorKind::Conflict
+            }
+            SqlxError::Sqlx(sqlx::Error::Database(e)) if is_server_timeout(e.as_ref()) => {
+                DatabaseErrorKind::Timeout
             }
             _ => DatabaseErrorKind::Other,
         }
     }
+
+    /// Whether the connection the statement ran on failed, rather than the statement: the
+    /// socket broke, or the server ended the session (shut down, restarted, the backend was
+    /// terminated). A read that failed so may succeed on another connection.
+    pub fn is_connection_failure(&self) -> bool {
+        match self {
+            SqlxError::Sqlx(
+                sqlx::Error::Io(_)
+                | sqlx::Error::Tls(_)
+                | sqlx::Error::Protocol(_)
+                | sqlx::Error::WorkerCrashed,
+            ) => true,
+            SqlxError::Sqlx(sqlx::Error::Database(e)) => is_session_ended(e.as_ref()),
+            _ => false,
+        }
+    }
+}
+
+/// The server ended the session: PostgreSQL's connection exceptions (SQLSTATE class `08`),
+/// administrator or crash shutdown, a server still starting (`57P01`–`57P03`) and too many
+/// connections (`53300`); MySQL's and MariaDB's server shutdown (1053), too many connections
+/// (1040) and a killed connection (1927).
+fn is_session_ended(error: &dyn sqlx::error::DatabaseError) -> bool {
+    #[cfg(feature = "mysql")]
+    if let Some(e) = error.try_downcast_ref::<sqlx::mysql::MySqlDatabaseError>() {
+        return matches!(e.number(), 1040 | 1053 | 1927);
+    }
+    error.code().is_some_and(|code| {
+        code.starts_with("08") || matches!(code.as_ref(), "57P01" | "57P02" | "57P03" | "53300")
+    })
+}
+
+/// The server gave up on the statement by its own time limit: PostgreSQL's `statement_timeout`
+/// and `lock_timeout` (`57014`, `55P03`); MySQL's and MariaDB's lock wait timeout (1205) and
+/// statement time limits (3024, 1969).
+fn is_server_timeout(error: &dyn sqlx::error::DatabaseError) -> bool {
+    #[cfg(feature = "mysql")]
+    if let Some(e) = error.try_downcast_ref::<sqlx::mysql::MySqlDatabaseError>() {
+        return matches!(e.number(), 1205 | 3024 | 1969);
+    }
+    matches!(error.code().as_deref(), Some("57014" | "55P03"))
 }
 
 /// A failure that a retry of the whole transaction may resolve: a unique key taken by a
