@@ -2,6 +2,7 @@
 
 #[cfg(feature = "smart")]
 use crate::auth::{AuditSink, TokenValidator};
+use crate::limits::RequestLimits;
 use crate::probes::Probes;
 use crate::router::routes;
 use crate::state::{AppState, Shared};
@@ -33,6 +34,7 @@ impl FhirRouter {
             facade,
             base_url: None,
             body_limit: DEFAULT_BODY_LIMIT,
+            limits: RequestLimits::default(),
             capability: None,
             cors_origins: None,
             probes: Probes::new(),
@@ -50,6 +52,7 @@ pub struct FhirRouterBuilder {
     facade: Facade,
     base_url: Option<String>,
     body_limit: usize,
+    limits: RequestLimits,
     capability: Option<CapabilityOptions>,
     cors_origins: Option<Vec<HeaderValue>>,
     probes: Probes,
@@ -74,6 +77,14 @@ impl FhirRouterBuilder {
     #[must_use]
     pub fn body_limit(mut self, bytes: usize) -> Self {
         self.body_limit = bytes;
+        self
+    }
+
+    /// The concurrency and time limits of the routes ([`RequestLimits::default`] unless set):
+    /// past them a request is answered 503 or 504 with `Retry-After`.
+    #[must_use]
+    pub fn limits(mut self, limits: RequestLimits) -> Self {
+        self.limits = limits;
         self
     }
 
@@ -177,7 +188,7 @@ impl FhirRouterBuilder {
             #[cfg(feature = "smart")]
             audit: self.audit,
         });
-        routes(state, self.body_limit, self.cors_origins)
+        routes(state, self.body_limit, &self.limits, self.cors_origins)
     }
 }
 

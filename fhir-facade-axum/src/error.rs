@@ -6,7 +6,7 @@ use crate::response::json_response;
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use fhir_facade_core::Error;
-use fhir_facade_core::error::{Issue, IssueType, Severity, operation_outcome};
+use fhir_facade_core::error::{Issue, IssueType, RETRY_AFTER, Severity, operation_outcome};
 
 /// A [`fhir_facade_core::Error`] on its way to the client as an `OperationOutcome`.
 ///
@@ -29,11 +29,14 @@ use fhir_facade_core::error::{Issue, IssueType, Severity, operation_outcome};
 /// | `UnsupportedMediaType` (`Content-Type`) | 415 | `not-supported` |
 /// | `InvalidResource` (JSON that is no resource) | 422 | `invalid` |
 /// | `Database` (unavailable / timeout / other) | 503 / 504 / 500 | `transient` / `timeout` / `exception` |
+/// | `Overloaded` (the concurrency limit) | 503 | `throttled` |
+/// | `RequestTimeout` (the whole-request limit) | 504 | `timeout` |
 /// | `Config`, `Internal`, a panic | 500 | `exception`, without detail |
 ///
 /// A 401 carries `WWW-Authenticate: Bearer realm="fhir"`, with `error="invalid_token"` when a
 /// token was sent but refused; a 403 carries `error="insufficient_scope"` (RFC 6750 section 3).
-/// A 405 gets its `Allow` header from the request middleware, which knows the path.
+/// A 405 gets its `Allow` header from the request middleware, which knows the path. A 503 or 504
+/// carries `Retry-After` ([`Error::retry_after`]).
 #[derive(Debug)]
 pub struct FhirError(pub Error);
 
@@ -53,6 +56,11 @@ impl IntoResponse for FhirError {
             tracing::error!(status = status.as_u16(), error = %self.0, "request failed");
         }
         let mut response = json_response(status, &self.0.to_operation_outcome(), false);
+        if let Some(wait) = self.0.retry_after() {
+            response
+                .headers_mut()
+                .insert(header::RETRY_AFTER, HeaderValue::from(wait.as_secs()));
+        }
         if let Some(challenge) = challenge(&self.0) {
             response.headers_mut().insert(
                 header::WWW_AUTHENTICATE,
@@ -77,8 +85,8 @@ fn challenge(error: &Error) -> Option<&'static str> {
     }
 }
 
-/// 503 `transient`: a dependency of the answer (the IdP's discovery document) is unavailable.
-/// The reason is logged, not sent.
+/// 503 `transient` with `Retry-After`: a dependency of the answer (the IdP's discovery document)
+/// is unavailable. The reason is logged, not sent.
 pub(crate) fn unavailable(reason: &dyn std::fmt::Display) -> Response {
     tracing::error!(error = %reason, "the IdP's SMART configuration is unavailable");
     let issue = Issue {
@@ -87,11 +95,16 @@ pub(crate) fn unavailable(reason: &dyn std::fmt::Display) -> Response {
         diagnostics: "the authorization server's configuration is unavailable".to_owned(),
         expression: None,
     };
-    json_response(
+    let mut response = json_response(
         StatusCode::SERVICE_UNAVAILABLE,
         &operation_outcome(&[issue]),
         false,
-    )
+    );
+    response.headers_mut().insert(
+        header::RETRY_AFTER,
+        HeaderValue::from(RETRY_AFTER.as_secs()),
+    );
+    response
 }
 
 #[cfg(all(test, feature = "smart"))]
@@ -118,5 +131,35 @@ mod tests {
         );
         let not_found = FhirError(Error::UnknownRoute("/x".into())).into_response();
         assert!(not_found.headers().get(header::WWW_AUTHENTICATE).is_none());
+    }
+}
+
+#[cfg(test)]
+mod transient {
+    use super::*;
+    use fhir_facade_core::error::DatabaseErrorKind;
+
+    #[test]
+    fn transient_failures_say_when_to_retry() {
+        let database = |kind| Error::Database {
+            kind,
+            source: "x".into(),
+        };
+        for (error, status) in [
+            (database(DatabaseErrorKind::Unavailable), 503),
+            (database(DatabaseErrorKind::Timeout), 504),
+            (Error::Overloaded, 503),
+            (database(DatabaseErrorKind::Other), 500),
+            (Error::UnknownRoute("/x".into()), 404),
+        ] {
+            let response = FhirError(error).into_response();
+            assert_eq!(response.status(), status);
+            let retry_after = response.headers().get(header::RETRY_AFTER);
+            assert_eq!(
+                retry_after.map(|v| v.to_str().unwrap().to_owned()),
+                (status >= 503).then(|| "1".to_owned())
+            );
+        }
+        assert_eq!(unavailable(&"idp down").headers()[header::RETRY_AFTER], "1");
     }
 }

@@ -36,7 +36,7 @@
 //! | feature | default | what it adds |
 //! |---|---|---|
 //! | `smart` | yes | the [`auth`] module (token validation, OIDC discovery, JWKS, introspection, the SMART configuration, `AuditEvent` records) and `FhirRouterBuilder::auth` / `audit` |
-//! | `server` | yes | `ServerSettings` and [`settings`], `serve`, `serve_with_shutdown`, `ShutdownConfig`, `init_tracing`; needs `smart`, as the settings read the SMART configuration |
+//! | `server` | yes | `ServerSettings` and [`settings`], `serve`, `serve_with_shutdown`, `ServeConfig`, `init_tracing`; needs `smart`, as the settings read the SMART configuration |
 //!
 //! With `default-features = false` the crate is the routes alone — [`FhirRouter`],
 //! [`FhirError`], [`Probes`] — to nest in an application that serves and logs on its own,
@@ -52,7 +52,7 @@
 //! - `smart`: the [`auth`] module (`AuthConfig`, `TokenValidator`, `ValidatedToken`,
 //!   `SmartConfiguration`, `AuditSink`, `JsonLinesAuditSink`, `AccessEvent`, `AuthError`, …).
 //! - `server`: `ServerSettings` and the [`settings`] module's variable names, `serve`,
-//!   `serve_with_shutdown`, `ShutdownConfig`, `init_tracing`.
+//!   `serve_with_shutdown`, `ServeConfig`, `init_tracing`.
 //!
 //! ```
 //! use async_trait::async_trait;
@@ -106,6 +106,7 @@ mod exchange;
 mod guard;
 mod history;
 mod interaction;
+mod limits;
 mod observe;
 mod operations;
 mod probes;
@@ -123,8 +124,9 @@ mod write;
 
 pub use builder::{CORS_ORIGINS_ENV, FhirRouter, FhirRouterBuilder};
 pub use error::FhirError;
+pub use limits::RequestLimits;
 pub use probes::{Metrics, Probes, probes_router};
 #[cfg(feature = "server")]
-pub use server::{ShutdownConfig, init_tracing, serve, serve_with_shutdown};
+pub use server::{ServeConfig, init_tracing, serve, serve_with_shutdown};
 #[cfg(feature = "server")]
 pub use settings::ServerSettings;

@@ -4,6 +4,7 @@
 use crate::error::FhirError;
 use crate::exchange::X_REQUEST_ID;
 use crate::interaction::{Interaction, ROUTES};
+use crate::limits::{Limiter, RequestLimits, limit};
 use crate::observe::observe;
 use crate::operations::reject_operations;
 use crate::shape::Shape;
@@ -24,6 +25,7 @@ use tower_http::cors::{AllowOrigin, CorsLayer};
 pub(crate) fn routes(
     state: AppState,
     body_limit: usize,
+    limits: &RequestLimits,
     cors_origins: Option<Vec<HeaderValue>>,
 ) -> Router {
     let mut router = Router::new();
@@ -54,6 +56,10 @@ pub(crate) fn routes(
         crate::guard::guard,
     ));
     router
+        .layer(axum::middleware::from_fn_with_state(
+            Limiter::new(limits),
+            limit,
+        ))
         .layer(CompressionLayer::new())
         .layer(cors(cors_origins))
         .layer(axum::middleware::from_fn_with_state(state.clone(), observe))

@@ -6,7 +6,7 @@ mod common;
 use async_trait::async_trait;
 use axum::Router;
 use common::*;
-use fhir_facade_axum::{FhirRouter, Probes, ShutdownConfig, serve_with_shutdown};
+use fhir_facade_axum::{FhirRouter, Probes, ServeConfig, serve_with_shutdown};
 use fhir_facade_core::{Context, MemoryProvider, Resource, ResourceProvider, Result};
 use std::net::SocketAddr;
 use std::time::Duration;
@@ -59,8 +59,9 @@ async fn in_flight_requests_finish_and_the_listener_closes_after_the_drain() {
         Router::new().nest("/fhir", fhir),
         probes,
         // Shorter than a request, so requests outlive the listener and must still finish.
-        ShutdownConfig {
+        ServeConfig {
             drain: Duration::from_millis(200),
+            ..ServeConfig::default()
         },
         async {
             let _ = signal.await;

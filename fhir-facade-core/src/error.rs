@@ -24,7 +24,8 @@ use serde_json::{Value, json};
 /// | `UnsupportedMediaType` | 415 | `not-supported` |
 /// | `InvalidResource` | 422 | `invalid` / `processing` |
 /// | `Database(Unavailable)` | 503 | `transient` |
-/// | `Database(Timeout)` | 504 | `timeout` |
+/// | `Overloaded` | 503 | `throttled` |
+/// | `Database(Timeout)`, `RequestTimeout` | 504 | `timeout` |
 /// | `Database(Other)`, `Config`, `Internal` | 500 | `exception` (no detail leaves the process) |
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
@@ -113,6 +114,13 @@ pub enum Error {
     /// The request is malformed in a way that is not about search or the resource body.
     #[error("bad request: {0}")]
     BadRequest(String),
+    /// The server is serving as many requests as it is allowed to; the client should retry
+    /// later, or elsewhere.
+    #[error("the server is at its limit of concurrent requests")]
+    Overloaded,
+    /// The whole request took longer than the server allows.
+    #[error("the request took longer than {0:?}")]
+    RequestTimeout(std::time::Duration),
     /// The database failed. The source is logged, never returned to the client.
     #[error("database error ({kind:?})")]
     Database {
@@ -131,6 +139,11 @@ pub enum Error {
     #[error("internal error: {0}")]
     Internal(String),
 }
+
+/// How long a client is asked to wait before retrying after a transient failure: long enough
+/// for a pool to reconnect or a burst to pass, short enough that a recovered server is used at
+/// once.
+pub const RETRY_AFTER: std::time::Duration = std::time::Duration::from_secs(1);
 
 /// Classes of database failure, shared by every adapter.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -172,6 +185,8 @@ pub enum IssueType {
     Transient,
     /// `timeout`
     Timeout,
+    /// `throttled`
+    Throttled,
     /// `exception`
     Exception,
     /// `informational`
@@ -193,6 +208,7 @@ impl IssueType {
             IssueType::TooCostly => "too-costly",
             IssueType::Transient => "transient",
             IssueType::Timeout => "timeout",
+            IssueType::Throttled => "throttled",
             IssueType::Exception => "exception",
             IssueType::Informational => "informational",
         }
@@ -284,8 +300,16 @@ impl Error {
                 DatabaseErrorKind::Conflict => 409,
                 DatabaseErrorKind::Other => 500,
             },
+            Error::Overloaded => 503,
+            Error::RequestTimeout(_) => 504,
             Error::Internal(_) | Error::Config(_) => 500,
         }
+    }
+
+    /// How long the client should wait before it retries, for a transient failure (a 503 or a
+    /// 504): [`RETRY_AFTER`], the value of the response's `Retry-After`.
+    pub fn retry_after(&self) -> Option<std::time::Duration> {
+        matches!(self.status(), 503 | 504).then_some(RETRY_AFTER)
     }
 
     /// The single issue describing this error. Database and internal errors say nothing of their cause.
@@ -314,6 +338,8 @@ impl Error {
                 DatabaseErrorKind::Conflict => (IssueType::Conflict, None),
                 DatabaseErrorKind::Other => (IssueType::Exception, None),
             },
+            Error::Overloaded => (IssueType::Throttled, None),
+            Error::RequestTimeout(_) => (IssueType::Timeout, None),
             Error::Internal(_) | Error::Config(_) => (IssueType::Exception, None),
         };
         let diagnostics = match self {
@@ -455,9 +481,16 @@ mod tests {
                 504,
                 "timeout",
             ),
+            (Error::Overloaded, 503, "throttled"),
+            (
+                Error::RequestTimeout(std::time::Duration::from_secs(1)),
+                504,
+                "timeout",
+            ),
         ];
         for (err, status, code) in cases {
             assert_eq!(err.status(), status, "{err}");
+            assert_eq!(err.retry_after().is_some(), status == 503 || status == 504);
             let oo = err.to_operation_outcome();
             assert_eq!(oo["resourceType"], "OperationOutcome");
             assert_eq!(oo["issue"][0]["code"], code, "{err}");

@@ -6,7 +6,7 @@ use std::time::Duration;
 use async_trait::async_trait;
 use fhir_facade_core::sql::write::{Transact, Transaction as WriteTransaction};
 use fhir_facade_core::sql::{BindValue, SqlFragment};
-use fhir_facade_core::sql::{DatabaseKind, Dialect, Executor};
+use fhir_facade_core::sql::{DatabaseKind, Dialect, Executor, PoolSettings};
 #[cfg(any(feature = "mysql", feature = "sqlite"))]
 use time::{OffsetDateTime, PrimitiveDateTime, UtcOffset};
 
@@ -29,37 +29,39 @@ pub enum Pool {
 
 impl Pool {
     /// Connects a pool of at most `max_connections` for a `postgres://`, `mysql://` or
-    /// `sqlite:` URL. Connections are not pinged before each use (`test_before_acquire(false)`):
-    /// a dead connection fails the statement, which maps to 503, instead of costing every
-    /// request a round trip.
+    /// `sqlite:` URL, with the other [`PoolSettings`] at their defaults.
     pub async fn connect(url: &str, max_connections: u32) -> Result<Pool, SqlxError> {
+        let settings = PoolSettings {
+            max_connections,
+            ..PoolSettings::default()
+        };
+        Pool::connect_with(url, &settings).await
+    }
+
+    /// Connects a pool for a `postgres://`, `mysql://` or `sqlite:` URL, sized and timed by
+    /// `settings`. Connections are not pinged before each use (`test_before_acquire(false)`):
+    /// a dead connection fails its statement (a read is then retried on a live connection, see
+    /// [`Database::fetch_all`]) instead of costing every request a round trip.
+    pub async fn connect_with(url: &str, settings: &PoolSettings) -> Result<Pool, SqlxError> {
         let unsupported = |why: String| SqlxError::Sqlx(sqlx::Error::Configuration(why.into()));
         let kind = DatabaseKind::from_url(url).map_err(|e| unsupported(e.to_string()))?;
+        macro_rules! pool {
+            ($options:ty) => {
+                <$options>::new()
+                    .max_connections(settings.max_connections.max(1))
+                    .acquire_timeout(settings.acquire_timeout)
+                    .test_before_acquire(false)
+                    .connect(url)
+                    .await?
+            };
+        }
         match kind {
             #[cfg(feature = "postgres")]
-            DatabaseKind::Postgres => Ok(Pool::Postgres(
-                sqlx::postgres::PgPoolOptions::new()
-                    .max_connections(max_connections)
-                    .test_before_acquire(false)
-                    .connect(url)
-                    .await?,
-            )),
+            DatabaseKind::Postgres => Ok(Pool::Postgres(pool!(sqlx::postgres::PgPoolOptions))),
             #[cfg(feature = "mysql")]
-            DatabaseKind::MySql => Ok(Pool::MySql(
-                sqlx::mysql::MySqlPoolOptions::new()
-                    .max_connections(max_connections)
-                    .test_before_acquire(false)
-                    .connect(url)
-                    .await?,
-            )),
+            DatabaseKind::MySql => Ok(Pool::MySql(pool!(sqlx::mysql::MySqlPoolOptions))),
             #[cfg(feature = "sqlite")]
-            DatabaseKind::Sqlite => Ok(Pool::Sqlite(
-                sqlx::sqlite::SqlitePoolOptions::new()
-                    .max_connections(max_connections)
-                    .test_before_acquire(false)
-                    .connect(url)
-                    .await?,
-            )),
+            DatabaseKind::Sqlite => Ok(Pool::Sqlite(pool!(sqlx::sqlite::SqlitePoolOptions))),
             #[allow(unreachable_patterns, reason = "every driver's feature may be enabled")]
             other => Err(unsupported(format!("no enabled driver for {other:?}"))),
         }
@@ -111,6 +113,13 @@ impl Database {
     /// Statements on `pool`, each allowed `timeout`, including waiting for a connection.
     pub fn new(pool: Pool, timeout: Duration) -> Database {
         Database { pool, timeout }
+    }
+
+    /// Connects a pool for `url` ([`Pool::connect_with`]) whose statements are allowed
+    /// `settings.statement_timeout`.
+    pub async fn connect(url: &str, settings: &PoolSettings) -> Result<Database, SqlxError> {
+        let pool = Pool::connect_with(url, settings).await?;
+        Ok(Database::new(pool, settings.statement_timeout))
     }
 
     /// The pool.

@@ -52,6 +52,16 @@ impl Database {
         Database { pool, timeout }
     }
 
+    /// Connects a pool for `url` ([`Pool::connect_with`]) whose statements are allowed
+    /// `settings.statement_timeout`.
+    pub async fn connect(
+        url: &str,
+        settings: &fhir_facade_core::sql::PoolSettings,
+    ) -> Result<Database, TiberiusError> {
+        let pool = Pool::connect_with(url, settings).await?;
+        Ok(Database::new(pool, settings.statement_timeout))
+    }
+
     /// The pool.
     pub fn pool(&self) -> &Pool {
         &self.pool

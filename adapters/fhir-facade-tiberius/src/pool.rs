@@ -2,6 +2,7 @@
 
 use std::fmt;
 
+use fhir_facade_core::sql::PoolSettings;
 use tiberius::{Client, Config};
 use tokio::net::TcpStream;
 use tokio_util::compat::{Compat, TokioAsyncWriteCompatExt};
@@ -84,14 +85,25 @@ pub struct Pool {
 
 impl Pool {
     /// A pool of at most `max_connections` for a `mssql://` or `sqlserver://` URL (see
-    /// [`config_from_url`]). Opens the first connection at once, so that a wrong address,
-    /// password or certificate fails here with the driver's error.
+    /// [`config_from_url`]), with the other [`PoolSettings`] at their defaults. Opens the first
+    /// connection at once, so that a wrong address, password or certificate fails here with the
+    /// driver's error.
     pub async fn connect(url: &str, max_connections: u32) -> Result<Pool, TiberiusError> {
+        let settings = PoolSettings {
+            max_connections,
+            ..PoolSettings::default()
+        };
+        Pool::connect_with(url, &settings).await
+    }
+
+    /// [`connect`](Self::connect) sized and timed by `settings`: waiting for a connection,
+    /// opening one included, ends after `settings.acquire_timeout`.
+    pub async fn connect_with(url: &str, settings: &PoolSettings) -> Result<Pool, TiberiusError> {
         let manager = Manager {
             config: config_from_url(url)?,
         };
         let first = bb8::ManageConnection::connect(&manager).await?;
-        let pool = Pool::with_manager(manager, max_connections);
+        let pool = Pool::with_manager(manager, settings);
         // A full pool cannot happen with one connection; the connection is then simply closed.
         let _ = pool.inner.add(first);
         Ok(pool)
@@ -99,12 +111,17 @@ impl Pool {
 
     /// A pool of at most `max_connections` for `config`; nothing is opened until first use.
     pub fn new(config: Config, max_connections: u32) -> Pool {
-        Pool::with_manager(Manager { config }, max_connections)
+        let settings = PoolSettings {
+            max_connections,
+            ..PoolSettings::default()
+        };
+        Pool::with_manager(Manager { config }, &settings)
     }
 
-    fn with_manager(manager: Manager, max_connections: u32) -> Pool {
+    fn with_manager(manager: Manager, settings: &PoolSettings) -> Pool {
         let inner = bb8::Pool::builder()
-            .max_size(max_connections.max(1))
+            .max_size(settings.max_connections.max(1))
+            .connection_timeout(settings.acquire_timeout)
             .test_on_check_out(false)
             .error_sink(Box::new(LogConnectErrors))
             .build_unchecked(manager);

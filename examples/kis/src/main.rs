@@ -21,7 +21,7 @@ static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 type BoxError = Box<dyn std::error::Error + Send + Sync>;
 
-/// The database pool size.
+/// The database pool size of `generate` (`serve` takes its from the `FHIR_FACADE_DB_*` settings).
 const MAX_CONNECTIONS: u32 = 10;
 
 #[derive(Debug, PartialEq, Eq)]
@@ -81,19 +81,20 @@ async fn main() -> Result<(), BoxError> {
     let command = parse_args(&args)?;
     let url = std::env::var("DATABASE_URL")
         .map_err(|_| KisError::Config("DATABASE_URL is not set".into()))?;
-    let (db, backend) = KisDatabase::connect(&url, MAX_CONNECTIONS).await?;
     match command {
         Command::Generate {
             patients,
             seed,
             replace,
         } => {
+            let (db, backend) = KisDatabase::connect(&url, MAX_CONNECTIONS).await?;
             db.generate(backend, patients, seed, replace).await?;
             tracing::info!(patients, seed, ?backend, "KIS schema created and filled");
             Ok(())
         }
         Command::Serve => {
             let settings = ServerSettings::from_env()?;
+            let (db, backend) = KisDatabase::connect_with(&url, &settings.database).await?;
             let facade = db.facade(backend)?;
             let probes = Probes::new().readiness_check(move || {
                 let db = db.clone();

@@ -1,17 +1,12 @@
 //! Connecting to the KIS database and building the [`Facade`].
 
-use std::time::Duration;
-
 use fhir_facade_core::sql::write::Transact;
-use fhir_facade_core::sql::{SqlProvider, SqlRow};
+use fhir_facade_core::sql::{PoolSettings, SqlProvider, SqlRow};
 use fhir_facade_core::{Facade, Result};
 
 use crate::mapping::{ConditionMapper, EncounterMapper, PractitionerMapper, shared_schema};
 use crate::provider::{ObservationProvider, PatientProvider};
 use crate::{Backend, KisError};
-
-/// The longest a statement may take.
-pub const STATEMENT_TIMEOUT: Duration = Duration::from_secs(30);
 
 /// The facade over `db`: Patient (read, search, create, update, delete), Observation (read,
 /// search, create), Encounter, Condition and Practitioner (read, search).
@@ -71,25 +66,37 @@ pub enum KisDatabase {
 }
 
 impl KisDatabase {
-    /// Connects a pool of at most `max_connections` to `url`.
+    /// Connects a pool of at most `max_connections` to `url`, the other [`PoolSettings`] at
+    /// their defaults.
     pub async fn connect(
         url: &str,
         max_connections: u32,
     ) -> std::result::Result<(KisDatabase, Backend), KisError> {
+        let settings = PoolSettings {
+            max_connections,
+            ..PoolSettings::default()
+        };
+        KisDatabase::connect_with(url, &settings).await
+    }
+
+    /// Connects a pool to `url`, sized and timed by `settings`.
+    pub async fn connect_with(
+        url: &str,
+        settings: &PoolSettings,
+    ) -> std::result::Result<(KisDatabase, Backend), KisError> {
         let backend = Backend::from_url(url)?;
+        let connect = |e: &dyn std::fmt::Display| KisError::Connect(e.to_string());
         let db = match backend {
-            Backend::MsSql => KisDatabase::MsSql(fhir_facade_tiberius::Database::new(
-                fhir_facade_tiberius::Pool::connect(url, max_connections)
+            Backend::MsSql => KisDatabase::MsSql(
+                fhir_facade_tiberius::Database::connect(url, settings)
                     .await
-                    .map_err(|e| KisError::Connect(e.to_string()))?,
-                STATEMENT_TIMEOUT,
-            )),
-            _ => KisDatabase::Sqlx(fhir_facade_sqlx::Database::new(
-                fhir_facade_sqlx::Pool::connect(url, max_connections)
+                    .map_err(|e| connect(&e))?,
+            ),
+            _ => KisDatabase::Sqlx(
+                fhir_facade_sqlx::Database::connect(url, settings)
                     .await
-                    .map_err(|e| KisError::Connect(e.to_string()))?,
-                STATEMENT_TIMEOUT,
-            )),
+                    .map_err(|e| connect(&e))?,
+            ),
         };
         Ok((db, backend))
     }

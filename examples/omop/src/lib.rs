@@ -45,10 +45,9 @@ pub mod mapping;
 pub mod vocab;
 
 use std::sync::Arc;
-use std::time::Duration;
 
 use fhir_facade_core::sql::mapping::SqlSchema;
-use fhir_facade_core::sql::{DatabaseKind, Executor, RowMapper, SqlProvider};
+use fhir_facade_core::sql::{DatabaseKind, Executor, PoolSettings, RowMapper, SqlProvider};
 use fhir_facade_core::{Error, Facade, Result};
 
 use crate::mappers::{
@@ -62,9 +61,6 @@ use crate::mapping::CdmLocation;
 pub const DATABASE_URL_ENV: &str = "DATABASE_URL";
 /// Environment variable: the schema holding the CDM tables (default: the connection's own).
 pub const CDM_SCHEMA_ENV: &str = "OMOP_CDM_SCHEMA";
-
-/// The longest one statement may run.
-pub const STATEMENT_TIMEOUT: Duration = Duration::from_secs(30);
 
 /// The facade serving every mapped type from `executor`.
 pub fn facade_over<E>(executor: E, schema: Arc<SqlSchema>) -> Result<Facade>
@@ -107,18 +103,26 @@ where
 }
 
 /// The facade for a database URL: `sqlite:`, `postgres:`/`postgresql:` or
-/// `mssql:`/`sqlserver:`, with the CDM tables at `at`.
+/// `mssql:`/`sqlserver:`, with the CDM tables at `at`, over a pool of at most
+/// `max_connections` and the other [`PoolSettings`] at their defaults.
 pub async fn open(url: &str, at: &CdmLocation, max_connections: u32) -> Result<Facade> {
+    let settings = PoolSettings {
+        max_connections,
+        ..PoolSettings::default()
+    };
+    open_with(url, at, &settings).await
+}
+
+/// [`open`] over a pool sized and timed by `settings`.
+pub async fn open_with(url: &str, at: &CdmLocation, settings: &PoolSettings) -> Result<Facade> {
     match DatabaseKind::from_url(url)? {
         DatabaseKind::MsSql => {
-            let pool = fhir_facade_tiberius::Pool::connect(url, max_connections).await?;
-            let db = fhir_facade_tiberius::Database::new(pool, STATEMENT_TIMEOUT);
+            let db = fhir_facade_tiberius::Database::connect(url, settings).await?;
             let schema = Arc::new(mapping::schema(at, db.dialect())?);
             facade_over(db, schema)
         }
         DatabaseKind::Sqlite | DatabaseKind::Postgres => {
-            let pool = fhir_facade_sqlx::Pool::connect(url, max_connections).await?;
-            let db = fhir_facade_sqlx::Database::new(pool, STATEMENT_TIMEOUT);
+            let db = fhir_facade_sqlx::Database::connect(url, settings).await?;
             let schema = Arc::new(mapping::schema(at, Executor::dialect(&db))?);
             facade_over(db, schema)
         }
