@@ -125,7 +125,7 @@ mod write;
 pub use builder::{CORS_ORIGINS_ENV, FhirRouter, FhirRouterBuilder};
 pub use error::FhirError;
 pub use limits::RequestLimits;
-pub use probes::{Metrics, Probes, probes_router};
+pub use probes::{Metrics, Probes, READINESS_CACHE, READINESS_TIMEOUT, probes_router};
 #[cfg(feature = "server")]
 pub use server::{ServeConfig, init_tracing, serve, serve_with_shutdown};
 #[cfg(feature = "server")]

@@ -15,7 +15,7 @@ use std::future::Future;
 use std::pin::Pin;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, PoisonError};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 /// The labels of the request metrics.
 #[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
@@ -108,12 +108,24 @@ impl Metrics {
 
 type ReadinessCheck = Arc<dyn Fn() -> Pin<Box<dyn Future<Output = bool> + Send>> + Send + Sync>;
 
+/// How long a readiness answer is reused: probes from the kubelet, a load balancer and
+/// monitoring then cost the database one check a second, not one each.
+pub const READINESS_CACHE: Duration = Duration::from_secs(1);
+/// The longest a readiness check may take before it counts as failed: below the one-second
+/// default `timeoutSeconds` of a Kubernetes probe, so a hanging database reads as not ready
+/// rather than as a probe timeout.
+pub const READINESS_TIMEOUT: Duration = Duration::from_millis(800);
+
+/// The last readiness answer and when it was found.
+type CachedReadiness = Arc<tokio::sync::Mutex<Option<(Instant, bool)>>>;
+
 /// The operational state shared by the FHIR router, [`probes_router`] and [`serve`](crate::serve):
 /// metrics, the readiness check and whether the server is draining.
 #[derive(Clone, Default)]
 pub struct Probes {
     metrics: Metrics,
     readiness: Option<ReadinessCheck>,
+    last_readiness: CachedReadiness,
     draining: Arc<AtomicBool>,
 }
 
@@ -133,7 +145,8 @@ impl Probes {
     }
 
     /// The check `/readyz` runs, such as a database ping; the server is ready when it answers
-    /// `true` and the server is not draining.
+    /// `true` and the server is not draining. Its answer is reused for [`READINESS_CACHE`], one
+    /// check runs at a time, and one that takes longer than [`READINESS_TIMEOUT`] is `false`.
     #[must_use]
     pub fn readiness_check<F, Fut>(mut self, check: F) -> Self
     where
@@ -164,10 +177,21 @@ impl Probes {
         if self.is_draining() {
             return false;
         }
-        match &self.readiness {
-            Some(check) => check().await,
-            None => true,
+        let Some(check) = &self.readiness else {
+            return true;
+        };
+        // Held across the check, so that concurrent probes wait for one answer.
+        let mut last = self.last_readiness.lock().await;
+        if let Some((at, ready)) = *last
+            && at.elapsed() < READINESS_CACHE
+        {
+            return ready;
         }
+        let ready = tokio::time::timeout(READINESS_TIMEOUT, check())
+            .await
+            .unwrap_or(false);
+        *last = Some((Instant::now(), ready));
+        ready
     }
 }
 

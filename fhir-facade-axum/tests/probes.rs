@@ -5,10 +5,10 @@ mod common;
 use axum::Router;
 use axum::http::StatusCode;
 use common::*;
-use fhir_facade_axum::{FhirRouter, Probes, probes_router};
+use fhir_facade_axum::{FhirRouter, Probes, READINESS_CACHE, READINESS_TIMEOUT, probes_router};
 use prometheus_client::metrics::gauge::Gauge;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 
 fn app(probes: &Probes) -> Router {
     let fhir = FhirRouter::builder(facade(memory_patients(&["p1"])))
@@ -86,6 +86,9 @@ async fn liveness_and_readiness() {
     assert_eq!(get(&app, "/healthz").await.status, StatusCode::OK);
     assert_eq!(get(&app, "/readyz").await.status, StatusCode::OK);
     database_up.store(false, Ordering::SeqCst);
+    // The answer is reused for a while, then the check runs again.
+    assert_eq!(get(&app, "/readyz").await.status, StatusCode::OK);
+    tokio::time::sleep(READINESS_CACHE).await;
     assert_eq!(
         get(&app, "/readyz").await.status,
         StatusCode::SERVICE_UNAVAILABLE
@@ -114,4 +117,34 @@ async fn the_probes_merge_with_a_router_at_the_root() {
     assert_eq!(get(&app, "/metrics").await.status, StatusCode::OK);
     assert_eq!(get(&app, "/healthz").await.status, StatusCode::OK);
     assert_eq!(get(&app, "/Patient/p1").await.status, StatusCode::OK);
+}
+
+#[tokio::test]
+async fn readiness_checks_the_database_once_a_second_and_not_for_long() {
+    let checks = Arc::new(AtomicUsize::new(0));
+    let counted = checks.clone();
+    let probes = Probes::new().readiness_check(move || {
+        counted.fetch_add(1, Ordering::SeqCst);
+        async { true }
+    });
+    let router = app(&probes);
+    let probes_at_once: Vec<_> = (0..20)
+        .map(|_| {
+            let router = router.clone();
+            tokio::spawn(async move { get(&router, "/readyz").await.status })
+        })
+        .collect();
+    for probe in probes_at_once {
+        assert_eq!(probe.await.unwrap(), StatusCode::OK);
+    }
+    assert_eq!(checks.load(Ordering::SeqCst), 1);
+
+    // A database that does not answer reads as not ready, within the probe's timeout.
+    let hanging = Probes::new().readiness_check(std::future::pending::<bool>);
+    let started = std::time::Instant::now();
+    assert_eq!(
+        get(&app(&hanging), "/readyz").await.status,
+        StatusCode::SERVICE_UNAVAILABLE
+    );
+    assert!(started.elapsed() < READINESS_TIMEOUT + std::time::Duration::from_millis(500));
 }

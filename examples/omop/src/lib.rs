@@ -115,20 +115,56 @@ pub async fn open(url: &str, at: &CdmLocation, max_connections: u32) -> Result<F
 
 /// [`open`] over a pool sized and timed by `settings`.
 pub async fn open_with(url: &str, at: &CdmLocation, settings: &PoolSettings) -> Result<Facade> {
-    match DatabaseKind::from_url(url)? {
-        DatabaseKind::MsSql => {
-            let db = fhir_facade_tiberius::Database::connect(url, settings).await?;
-            let schema = Arc::new(mapping::schema(at, db.dialect())?);
-            facade_over(db, schema)
+    CdmDatabase::connect(url, settings).await?.facade(at)
+}
+
+/// A connection pool to the CDM database: what the facade reads, and what `/readyz` pings.
+#[derive(Debug, Clone)]
+pub enum CdmDatabase {
+    /// PostgreSQL or SQLite.
+    Sqlx(fhir_facade_sqlx::Database),
+    /// SQL Server.
+    MsSql(fhir_facade_tiberius::Database),
+}
+
+impl CdmDatabase {
+    /// Connects a pool for a `sqlite:`, `postgres:`/`postgresql:` or `mssql:`/`sqlserver:` URL,
+    /// sized and timed by `settings`.
+    pub async fn connect(url: &str, settings: &PoolSettings) -> Result<CdmDatabase> {
+        match DatabaseKind::from_url(url)? {
+            DatabaseKind::MsSql => Ok(CdmDatabase::MsSql(
+                fhir_facade_tiberius::Database::connect(url, settings).await?,
+            )),
+            DatabaseKind::Sqlite | DatabaseKind::Postgres => Ok(CdmDatabase::Sqlx(
+                fhir_facade_sqlx::Database::connect(url, settings).await?,
+            )),
+            DatabaseKind::MySql => Err(Error::Config(format!(
+                "{DATABASE_URL_ENV}: MySQL is not supported (sqlite, postgres, mssql)"
+            ))),
         }
-        DatabaseKind::Sqlite | DatabaseKind::Postgres => {
-            let db = fhir_facade_sqlx::Database::connect(url, settings).await?;
-            let schema = Arc::new(mapping::schema(at, Executor::dialect(&db))?);
-            facade_over(db, schema)
+    }
+
+    /// The facade over this pool, with the CDM tables at `at`.
+    pub fn facade(&self, at: &CdmLocation) -> Result<Facade> {
+        match self {
+            CdmDatabase::MsSql(db) => {
+                let schema = Arc::new(mapping::schema(at, db.dialect())?);
+                facade_over(db.clone(), schema)
+            }
+            CdmDatabase::Sqlx(db) => {
+                let schema = Arc::new(mapping::schema(at, Executor::dialect(db))?);
+                facade_over(db.clone(), schema)
+            }
         }
-        DatabaseKind::MySql => Err(Error::Config(format!(
-            "{DATABASE_URL_ENV}: MySQL is not supported (sqlite, postgres, mssql)"
-        ))),
+    }
+
+    /// Whether the database answers `SELECT 1` (for `/readyz`).
+    pub async fn ping(&self) -> bool {
+        let one = fhir_facade_core::sql::SqlFragment::sql("SELECT 1");
+        match self {
+            CdmDatabase::Sqlx(db) => db.fetch_all(&one, None).await.is_ok(),
+            CdmDatabase::MsSql(db) => db.fetch_all(&one, None).await.is_ok(),
+        }
     }
 }
 

@@ -16,7 +16,7 @@ use fhir_facade_axum::{Probes, ServerSettings};
 use fhir_facade_core::sql::DatabaseKind;
 use omop_facade::load::{CsvDir, load_mssql, load_postgres, load_sqlite, sqlite_writer};
 use omop_facade::mapping::CdmLocation;
-use omop_facade::{CDM_SCHEMA_ENV, DATABASE_URL_ENV, demo, open_with, sqlite_read_only_url};
+use omop_facade::{CDM_SCHEMA_ENV, CdmDatabase, DATABASE_URL_ENV, demo, sqlite_read_only_url};
 
 #[cfg(feature = "mimalloc")]
 #[global_allocator]
@@ -120,7 +120,12 @@ async fn serve() -> Result<(), BoxError> {
             sqlite_read_only_url(&path)
         }
     };
-    let facade = open_with(&url, &at, &settings.database).await?;
+    let db = CdmDatabase::connect(&url, &settings.database).await?;
+    let facade = db.facade(&at)?;
+    let probes = Probes::new().readiness_check(move || {
+        let db = db.clone();
+        async move { db.ping().await }
+    });
     let base = settings.base_url.clone().unwrap_or_else(|| {
         format!(
             "http://{}{}",
@@ -129,7 +134,7 @@ async fn serve() -> Result<(), BoxError> {
         )
     });
     print_examples(&base);
-    settings.serve(facade, Probes::new()).await
+    settings.serve(facade, probes).await
 }
 
 #[tokio::main]
