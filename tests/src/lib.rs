@@ -12,6 +12,7 @@
 //! ([`contract`]).
 
 pub mod contract;
+pub mod faults;
 pub mod idp;
 pub mod leakage;
 pub mod r4b;
