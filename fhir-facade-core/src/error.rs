@@ -26,6 +26,7 @@ use serde_json::{Value, json};
 /// | `Database(Unavailable)` | 503 | `transient` |
 /// | `Overloaded` | 503 | `throttled` |
 /// | `Database(Timeout)`, `RequestTimeout` | 504 | `timeout` |
+/// | `Database(OutcomeUnknown)` (a commit not confirmed) | 504 | `transient` |
 /// | `Database(Other)`, `Config`, `Internal` | 500 | `exception` (no detail leaves the process) |
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
@@ -155,6 +156,9 @@ pub enum DatabaseErrorKind {
     Timeout,
     /// A conflicting concurrent write (409).
     Conflict,
+    /// A commit the database did not confirm: the connection failed or the time ran out while
+    /// it committed, so the change may or may not have been applied (504). Never retried.
+    OutcomeUnknown,
     /// Anything else (500).
     Other,
 }
@@ -296,7 +300,7 @@ impl Error {
             Error::InvalidResource { .. } => 422,
             Error::Database { kind, .. } => match kind {
                 DatabaseErrorKind::Unavailable => 503,
-                DatabaseErrorKind::Timeout => 504,
+                DatabaseErrorKind::Timeout | DatabaseErrorKind::OutcomeUnknown => 504,
                 DatabaseErrorKind::Conflict => 409,
                 DatabaseErrorKind::Other => 500,
             },
@@ -335,6 +339,7 @@ impl Error {
             Error::Database { kind, .. } => match kind {
                 DatabaseErrorKind::Unavailable => (IssueType::Transient, None),
                 DatabaseErrorKind::Timeout => (IssueType::Timeout, None),
+                DatabaseErrorKind::OutcomeUnknown => (IssueType::Transient, None),
                 DatabaseErrorKind::Conflict => (IssueType::Conflict, None),
                 DatabaseErrorKind::Other => (IssueType::Exception, None),
             },
@@ -347,6 +352,9 @@ impl Error {
                 DatabaseErrorKind::Unavailable => "the database is not reachable".to_owned(),
                 DatabaseErrorKind::Timeout => "the database did not answer in time".to_owned(),
                 DatabaseErrorKind::Conflict => "a concurrent change conflicted".to_owned(),
+                DatabaseErrorKind::OutcomeUnknown => "the database did not confirm the commit: \
+                     the change may or may not have been applied; read it before retrying"
+                    .to_owned(),
                 DatabaseErrorKind::Other => "the database failed".to_owned(),
             },
             Error::Internal(_) | Error::Config(_) => "internal error".to_owned(),

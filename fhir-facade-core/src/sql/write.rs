@@ -143,7 +143,7 @@ where
     loop {
         let mut tx = executor.begin(request_id).await?;
         let outcome = match work(&mut tx).await {
-            Ok(value) => tx.commit().await.map(|()| value),
+            Ok(value) => tx.commit().await.map(|()| value).map_err(unconfirmed),
             Err(error) => {
                 if let Err(rollback) = tx.rollback().await {
                     // The work's error is the one the client needs; the rollback's is logged.
@@ -167,6 +167,22 @@ where
             }
             other => return other,
         }
+    }
+}
+
+/// A commit that failed on its connection or ran out of time may have been applied: its error
+/// says the outcome is unknown ([`DatabaseErrorKind::OutcomeUnknown`]), neither success nor a
+/// failure the client could safely retry.
+fn unconfirmed(error: Error) -> Error {
+    match error {
+        Error::Database {
+            kind: DatabaseErrorKind::Unavailable | DatabaseErrorKind::Timeout,
+            source,
+        } => Error::Database {
+            kind: DatabaseErrorKind::OutcomeUnknown,
+            source,
+        },
+        other => other,
     }
 }
 
@@ -195,6 +211,8 @@ mod tests {
         rolled_back: u32,
         /// What the next `execute` calls do, in order: `None` succeeds, `Some` fails.
         failures: VecDeque<Option<Error>>,
+        /// How the next commit ends after applying the work: `None` confirms it.
+        commit_failure: Option<Error>,
     }
 
     #[derive(Default, Clone)]
@@ -229,8 +247,9 @@ mod tests {
             Ok(1)
         }
         async fn commit(self) -> Result<()> {
-            self.db.0.lock().unwrap().committed.extend(self.pending);
-            Ok(())
+            let mut state = self.db.0.lock().unwrap();
+            state.committed.extend(self.pending);
+            state.commit_failure.take().map_or(Ok(()), Err)
         }
         async fn rollback(self) -> Result<()> {
             self.db.0.lock().unwrap().rolled_back += 1;
@@ -297,6 +316,35 @@ mod tests {
         let state = db.0.lock().unwrap();
         assert!(state.committed.is_empty());
         assert_eq!((state.begun, state.rolled_back), (1, 1));
+    }
+
+    #[tokio::test]
+    async fn an_unconfirmed_commit_is_an_unknown_outcome_and_not_retried() {
+        for kind in [DatabaseErrorKind::Unavailable, DatabaseErrorKind::Timeout] {
+            let db = Db::default();
+            db.0.lock().unwrap().commit_failure = Some(Error::Database {
+                kind,
+                source: "connection reset".into(),
+            });
+            let err = two_inserts(&db, 3).await.unwrap_err();
+            assert!(
+                matches!(
+                    err,
+                    Error::Database {
+                        kind: DatabaseErrorKind::OutcomeUnknown,
+                        ..
+                    }
+                ),
+                "{err:?}"
+            );
+            assert_eq!(err.status(), 504);
+            assert!(err.issue().diagnostics.contains("may or may not"));
+            assert_eq!(db.0.lock().unwrap().begun, 1, "never retried");
+        }
+        // A commit the database refused is known not to have happened.
+        let db = Db::default();
+        db.0.lock().unwrap().commit_failure = Some(conflict());
+        assert_eq!(two_inserts(&db, 1).await.unwrap_err().status(), 409);
     }
 
     #[tokio::test]
