@@ -58,9 +58,16 @@ async fn run(app: &AppState, ex: &Exchange, bundle: &Resource) -> Result<Bundle>
         }
     }
     let mut response = Bundle::batch_response(&ex.base);
-    let entries = bundle.as_json()["entry"]
-        .as_array()
-        .map_or(&[][..], Vec::as_slice);
+    let entries = match bundle.as_json().get("entry") {
+        None => &[][..],
+        Some(serde_json::Value::Array(entries)) => entries.as_slice(),
+        Some(_) => {
+            return Err(Error::InvalidResource {
+                message: "Bundle.entry must be an array".to_owned(),
+                expression: Some("Bundle.entry".to_owned()),
+            });
+        }
+    };
     for entry in entries {
         let (outcome, resource) = match execute(app, ex, entry).await {
             Ok(done) => done,

@@ -284,9 +284,7 @@ impl FromRequest<AppState> for JsonResource {
             }
         }
         let bytes = body_bytes(request, state).await?;
-        let json: serde_json::Value = serde_json::from_slice(&bytes)
-            .map_err(|e| Error::BadRequest(format!("the body is not JSON: {e}")))?;
-        Ok(JsonResource(Resource::new(json)?))
+        Ok(JsonResource(Resource::from_json_bytes(&bytes)?))
     }
 }
 

@@ -87,8 +87,11 @@ pub async fn serve_with_shutdown(
         tracing::info!("drained: no longer accepting connections");
     };
     let mut http = hyper::server::conn::http1::Builder::new();
+    // 64 KiB for a request's headers: past it hyper answers 431 (a URI over 64 KiB: 414) and
+    // closes, instead of buffering up to its default of about 400 KiB per connection.
     http.timer(TokioTimer::new())
-        .header_read_timeout(config.header_read_timeout);
+        .header_read_timeout(config.header_read_timeout)
+        .max_header_size(64 * 1024);
     let connections = GracefulShutdown::new();
     tokio::pin!(drained);
     loop {

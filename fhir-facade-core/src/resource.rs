@@ -5,6 +5,7 @@ use elements::{choice_elements, mandatory_elements, summary_elements};
 use serde_json::Value;
 
 pub(crate) mod elements;
+mod json;
 
 /// `_summary` values.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -51,6 +52,15 @@ impl Resource {
             Some(_) => return Err(invalid("id must match [A-Za-z0-9-.]{1,64}", "id")),
         }
         Ok(Resource(value))
+    }
+
+    /// A resource from the JSON of a request body: [`Error::BadRequest`] when the bytes are not
+    /// JSON (nested deeper than 128, a number out of range, an object naming a key twice),
+    /// otherwise as [`new`](Self::new).
+    pub fn from_json_bytes(bytes: &[u8]) -> Result<Self> {
+        let value = json::from_slice(bytes)
+            .map_err(|e| Error::BadRequest(format!("the body is not JSON: {e}")))?;
+        Resource::new(value)
     }
 
     /// The resource type (`Patient`).

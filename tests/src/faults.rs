@@ -244,43 +244,93 @@ pub async fn request_once(addr: SocketAddr, request: &LoadRequest) -> Answer {
 }
 
 async fn send(addr: SocketAddr, request: &LoadRequest) -> (u16, bool, String) {
-    let attempt = async {
-        let mut stream = TcpStream::connect(addr).await?;
-        let text = match &request.body {
-            None => format!(
-                "GET {} HTTP/1.1\r\nHost: faults\r\nAccept: application/fhir+json\r\nConnection: close\r\n\r\n",
-                request.path
-            ),
-            Some(body) => format!(
-                "POST {} HTTP/1.1\r\nHost: faults\r\nContent-Type: application/fhir+json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
-                request.path,
-                body.len()
-            ),
-        };
-        stream.write_all(text.as_bytes()).await?;
-        let mut answer = Vec::new();
-        stream.read_to_end(&mut answer).await?;
-        Ok::<_, std::io::Error>(String::from_utf8_lossy(&answer).into_owned())
+    let text = match &request.body {
+        None => format!(
+            "GET {} HTTP/1.1\r\nHost: faults\r\nAccept: application/fhir+json\r\nConnection: close\r\n\r\n",
+            request.path
+        ),
+        Some(body) => format!(
+            "POST {} HTTP/1.1\r\nHost: faults\r\nContent-Type: application/fhir+json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+            request.path,
+            body.len()
+        ),
     };
-    let Ok(Ok(answer)) = tokio::time::timeout(Duration::from_secs(30), attempt).await else {
-        return (0, false, String::new());
+    let answer = exchange(addr, text.as_bytes()).await;
+    let retry_after = answer.header("retry-after").is_some();
+    (answer.status, retry_after, answer.body)
+}
+
+/// An HTTP answer as it came off the wire.
+#[derive(Debug, Clone, Default)]
+pub struct RawAnswer {
+    /// The status, 0 when no HTTP answer came.
+    pub status: u16,
+    /// The header lines, as sent.
+    pub headers: Vec<String>,
+    /// The body, de-chunked.
+    pub body: String,
+}
+
+impl RawAnswer {
+    /// The value of the first header called `name` (any case).
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers.iter().find_map(|line| {
+            let (key, value) = line.split_once(':')?;
+            key.trim()
+                .eq_ignore_ascii_case(name)
+                .then_some(value.trim())
+        })
+    }
+}
+
+/// Sends `request` (bytes, as they go on the wire) on a new connection and reads the answer
+/// until the server closes it (within 30 s). The server may answer before it has read the whole
+/// request (a 413) and close: what it sent counts, whatever became of the rest of the request.
+pub async fn exchange(addr: SocketAddr, request: &[u8]) -> RawAnswer {
+    let Ok(stream) = TcpStream::connect(addr).await else {
+        return RawAnswer::default();
     };
+    let (mut reader, mut writer) = stream.into_split();
+    let mut answer = Vec::new();
+    let sending = async {
+        let _ = writer.write_all(request).await;
+    };
+    let receiving = async {
+        // Bytes read before a reset stay in `answer`.
+        let _ = reader.read_to_end(&mut answer).await;
+    };
+    let _ = tokio::time::timeout(Duration::from_secs(30), async {
+        tokio::join!(sending, receiving)
+    })
+    .await;
+    parse_answer(&answer)
+}
+
+/// An answer's status, headers and (de-chunked) body.
+pub fn parse_answer(answer: &[u8]) -> RawAnswer {
+    let answer = String::from_utf8_lossy(answer);
     let (head, body) = answer.split_once("\r\n\r\n").unwrap_or((&answer, ""));
-    let status = head
-        .split(' ')
-        .nth(1)
+    let mut lines = head.split("\r\n");
+    let status = lines
+        .next()
+        .and_then(|line| line.split(' ').nth(1))
         .and_then(|s| s.parse().ok())
         .unwrap_or(0);
-    let header = |name: &str| {
-        head.lines()
-            .any(|line| line.to_ascii_lowercase().starts_with(name))
+    let headers: Vec<String> = lines.map(str::to_owned).collect();
+    let mut raw = RawAnswer {
+        status,
+        headers,
+        body: String::new(),
     };
-    let body = if header("transfer-encoding: chunked") {
+    raw.body = if raw
+        .header("transfer-encoding")
+        .is_some_and(|v| v.eq_ignore_ascii_case("chunked"))
+    {
         dechunk(body)
     } else {
         body.to_owned()
     };
-    (status, header("retry-after:"), body)
+    raw
 }
 
 /// The payload of a chunked body (RFC 9112 section 7.1); what it has up to a malformed chunk.
