@@ -131,6 +131,16 @@ mod tests {
     use proptest::prelude::*;
     use serde_json::json;
 
+    /// Found by `scripts/fuzz cursor`: without serde_json's exact float parsing, the decimal read
+    /// from this cursor wrote back as a different number, so the next page would have started
+    /// from a value no row had.
+    #[test]
+    fn a_decimal_sort_value_comes_back_exactly() {
+        let token = "WzQuMzA2MzFFODAsOF0"; // [4.30631E80,8]
+        let cursor = Cursor::decode(token).unwrap();
+        assert_eq!(Cursor::decode(&cursor.encode()).unwrap(), cursor);
+    }
+
     #[test]
     fn page_size_defaults_and_validation() {
         let size = PageSize::default();
