@@ -23,7 +23,7 @@ pub use date::{DatePrecision, DateRange, DateValue};
 pub use expression::{LocalRef, references};
 pub use modifier::Modifier;
 pub use number::NumberValue;
-pub use parse::{Handling, MAX_PARAMETERS, MAX_VALUES, ParamSource, ParseOptions, SupportedParams};
+pub use parse::{Handling, MAX_PARAMETERS, ParamSource, ParseOptions, SupportedParams};
 pub use prefix::Prefix;
 pub use quantity::QuantityValue;
 pub use reference::ReferenceValue;
