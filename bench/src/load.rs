@@ -282,6 +282,92 @@ pub(crate) async fn sql(
     drive(units, concurrency, duration, || Sql { db: db.clone() }).await
 }
 
+/// What an open-loop run measured: the requests sent, the ones answered 200 (their latency
+/// measured from when each was due), and the ones refused with a 503.
+#[derive(Debug, Default)]
+pub(crate) struct Offered {
+    pub(crate) sent: u64,
+    pub(crate) accepted: Outcome,
+    pub(crate) refused: u64,
+}
+
+/// One request on a kept-alive connection of `idle` (or a new one): its status.
+async fn send_one(
+    idle: &std::sync::Mutex<Vec<http1::SendRequest<Empty<Bytes>>>>,
+    target: &Target,
+    path: &str,
+) -> Result<hyper::StatusCode, String> {
+    let pooled = idle.lock().unwrap_or_else(|e| e.into_inner()).pop();
+    let mut sender = match pooled {
+        Some(sender) => sender,
+        None => connect(target).await?,
+    };
+    sender.ready().await.map_err(|e| e.to_string())?;
+    let request = hyper::Request::get(target.uri(path))
+        .header(hyper::header::HOST, &target.authority)
+        .header(hyper::header::ACCEPT, "application/fhir+json")
+        .body(Empty::new())
+        .map_err(|e| e.to_string())?;
+    let response = sender
+        .send_request(request)
+        .await
+        .map_err(|e| e.to_string())?;
+    let status = response.status();
+    response
+        .into_body()
+        .collect()
+        .await
+        .map_err(|e| e.to_string())?;
+    if !sender.is_closed() {
+        idle.lock().unwrap_or_else(|e| e.into_inner()).push(sender);
+    }
+    Ok(status)
+}
+
+/// Requests at `rate` per second for `duration`, the first path of each unit in turn, each sent
+/// when it is due whatever became of the earlier ones (an open loop, as independent clients
+/// load a server), on kept-alive connections opened as needed. A latency counts from when the
+/// request was due, so time spent waiting for a connection is not hidden.
+pub(crate) async fn offered(
+    target: &Target,
+    units: Arc<Vec<Unit>>,
+    rate: f64,
+    duration: Duration,
+) -> Offered {
+    let idle = Arc::new(std::sync::Mutex::new(Vec::new()));
+    let started = Instant::now();
+    let total = (rate * duration.as_secs_f64()).round() as u64;
+    let mut tasks = tokio::task::JoinSet::new();
+    for i in 0..total {
+        let due = started + Duration::from_secs_f64(i as f64 / rate);
+        tokio::time::sleep_until(due.into()).await;
+        let (idle, target, units) = (idle.clone(), target.clone(), units.clone());
+        tasks.spawn(async move {
+            let unit = &units[i as usize % units.len()];
+            let answer = send_one(&idle, &target, &unit.paths[0]).await;
+            (answer, due.elapsed())
+        });
+    }
+    let mut out = Offered {
+        sent: total,
+        ..Offered::default()
+    };
+    let mut accepted = Client::default();
+    while let Some(done) = tasks.join_next().await {
+        match done {
+            Ok((Ok(hyper::StatusCode::OK), latency)) => {
+                accepted.latencies_us.push(latency.as_micros() as u64)
+            }
+            Ok((Ok(hyper::StatusCode::SERVICE_UNAVAILABLE), _)) => out.refused += 1,
+            Ok((Ok(status), _)) => accepted.failed(format!("status {status}")),
+            Ok((Err(e), _)) => accepted.failed(e),
+            Err(e) => accepted.failed(e.to_string()),
+        }
+    }
+    out.accepted = Outcome::merge(vec![accepted], started.elapsed());
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -8,8 +8,12 @@
 //! ```text
 //! fhir-facade-bench --database URL --facade URL --facade-pid PID
 //!     [--peer NAME=URL@PID]... [--workloads W1,W2,...] [--concurrency 1,16,64]
-//!     [--seconds S] [--seed N] [--units N] [--config NAME]
+//!     [--seconds S] [--seed N] [--units N] [--config NAME] [--overload FACTOR]
 //! ```
+//!
+//! With `--overload FACTOR` it also measures the facade past its capacity: after its closed-loop
+//! run at each concurrency (the sustainable rate R), an open loop at R and at FACTOR × R, and
+//! reports what was accepted, what was refused (503) and the p99 of the accepted requests.
 
 mod load;
 mod procstat;
@@ -49,11 +53,12 @@ struct Args {
     seed: u64,
     units: usize,
     config: String,
+    overload: Option<f64>,
 }
 
 const USAGE: &str = "usage: fhir-facade-bench --database URL --facade URL --facade-pid PID \
 [--peer NAME=URL@PID]... [--workloads W1,...] [--concurrency 1,16,64] [--seconds S] [--seed N] \
-[--units N] [--config NAME]";
+[--units N] [--config NAME] [--overload FACTOR]";
 
 fn parse_args(mut args: impl Iterator<Item = String>) -> Result<Args, String> {
     let mut database = None;
@@ -66,6 +71,7 @@ fn parse_args(mut args: impl Iterator<Item = String>) -> Result<Args, String> {
     let mut seed = 1;
     let mut units = 400;
     let mut config = "unpinned".to_owned();
+    let mut overload = None;
     let number = |flag: &str, v: &str| -> Result<u64, String> {
         v.parse()
             .map_err(|_| format!("{flag}: {v:?} is not a number"))
@@ -109,6 +115,15 @@ fn parse_args(mut args: impl Iterator<Item = String>) -> Result<Args, String> {
             "--seed" => seed = number(&flag, &value)?,
             "--units" => units = number(&flag, &value)?.max(1) as usize,
             "--config" => config = value,
+            "--overload" => {
+                overload = Some(
+                    value
+                        .parse::<f64>()
+                        .ok()
+                        .filter(|f| *f >= 1.0)
+                        .ok_or_else(|| format!("--overload: {value:?} is not a factor ≥ 1"))?,
+                )
+            }
             _ => return Err(format!("unknown option {flag}\n{USAGE}")),
         }
     }
@@ -123,6 +138,7 @@ fn parse_args(mut args: impl Iterator<Item = String>) -> Result<Args, String> {
         seed,
         units,
         config,
+        overload,
     })
 }
 
@@ -194,7 +210,52 @@ async fn measure(
     )
 }
 
-async fn run(args: Args) -> Result<report::Report, String> {
+/// The overload rows of one workload and concurrency: the facade's closed-loop rate, then an
+/// open loop at that rate and at `factor` times it.
+async fn overload(
+    workload: Workload,
+    concurrency: usize,
+    units: &Arc<Vec<Unit>>,
+    args: &Args,
+    factor: f64,
+) -> String {
+    let duration = Duration::from_secs_f64(args.seconds);
+    let closed = load::http(&args.facade, units.clone(), concurrency, duration).await;
+    let rate = closed.per_second().max(1.0);
+    let ms = |us: Option<u64>| us.map_or("–".to_owned(), |us| format!("{:.2}", us as f64 / 1e3));
+    let mut rows = String::new();
+    let mut p99_at_rate = None;
+    for f in [1.0, factor] {
+        let run = load::offered(&args.facade, units.clone(), rate * f, duration).await;
+        let p99 = run.accepted.quantile_us(0.99);
+        if f == 1.0 {
+            p99_at_rate = p99;
+        }
+        let ratio = match (p99, p99_at_rate) {
+            (Some(p), Some(base)) if base > 0 => format!("{:.2}", p as f64 / base as f64),
+            _ => "–".to_owned(),
+        };
+        eprintln!(
+            "{workload:?} overload ×{f}: offered {:.0}/s, accepted {:.0}/s, refused {}, errors {}",
+            rate * f,
+            run.accepted.per_second(),
+            run.refused,
+            run.accepted.errors
+        );
+        rows.push_str(&format!(
+            "| {workload:?} | {concurrency} | {rate:.0} | ×{f} | {:.0} | {:.0} | {:.1} % | {} | {} | {} | {ratio} |\n",
+            rate * f,
+            run.accepted.per_second(),
+            100.0 * run.refused as f64 / run.sent.max(1) as f64,
+            run.accepted.errors,
+            ms(run.accepted.quantile_us(0.5)),
+            ms(p99),
+        ));
+    }
+    rows
+}
+
+async fn run(args: Args) -> Result<(report::Report, String), String> {
     let max = args.concurrency.iter().copied().max().unwrap_or(1) as u32;
     let pool = Pool::connect(&args.database, max)
         .await
@@ -206,6 +267,7 @@ async fn run(args: Args) -> Result<report::Report, String> {
     }
     let recorder = record::Recorder::new(db.clone())?;
     let mut report = report::Report::new(&args.config, &args.peers_names());
+    let mut overloads = String::new();
     for &workload in &args.workloads {
         let units = Arc::new(units_of(&recorder, &persons, workload, &args).await?);
         report.unit_shape(workload, &units);
@@ -220,9 +282,24 @@ async fn run(args: Args) -> Result<report::Report, String> {
                 eprintln!("{}", cell.line());
                 report.push(cell);
             }
+            if let Some(factor) = args.overload {
+                overloads.push_str(&overload(workload, concurrency, &units, &args, factor).await);
+            }
         }
     }
-    Ok(report)
+    let overload_table = if overloads.is_empty() {
+        String::new()
+    } else {
+        format!(
+            "\n### Overload ({})\n\nThe facade's closed-loop rate at the concurrency, then an open loop \
+             (each request sent when due) at that rate and at a multiple of it; latencies of the \
+             accepted (200) requests from when each was due.\n\n\
+             | workload | conc. | sustainable req/s | load | offered req/s | accepted req/s | refused (503) | errors | p50 ms | p99 ms | p99 ÷ p99 at ×1 |\n\
+             |---|---|---|---|---|---|---|---|---|---|---|\n{overloads}",
+            args.config
+        )
+    };
+    Ok((report, overload_table))
 }
 
 impl Args {
@@ -241,8 +318,8 @@ async fn main() -> ExitCode {
         }
     };
     match run(args).await {
-        Ok(report) => {
-            print!("{}", report.markdown());
+        Ok((report, overload_table)) => {
+            print!("{}{overload_table}", report.markdown());
             ExitCode::SUCCESS
         }
         Err(e) => {
@@ -276,6 +353,9 @@ mod tests {
         assert_eq!(a.concurrency, [1, 16]);
         assert_eq!(a.seconds, 0.5);
         assert_eq!(a.config, "pinned");
+        assert_eq!(a.overload, None);
+        let o = args("--database d --facade http://h/fhir --facade-pid 1 --overload 4").unwrap();
+        assert_eq!(o.overload, Some(4.0));
     }
 
     #[test]
@@ -285,5 +365,6 @@ mod tests {
         assert!(args("--database d --facade http://h/fhir --facade-pid x").is_err());
         assert!(args("--database d --facade http://h/fhir --facade-pid 1 --peer node").is_err());
         assert!(args("--database d --facade http://h/fhir --facade-pid 1 --bogus 1").is_err());
+        assert!(args("--database d --facade http://h/fhir --facade-pid 1 --overload 0.5").is_err());
     }
 }
