@@ -133,8 +133,8 @@ impl Database {
     }
 
     /// Runs a `SELECT` and returns its rows. A read whose connection failed (a server restart,
-    /// a terminated backend: [`SqlxError::is_connection_failure`]) runs once more, on a
-    /// connection that has just answered a ping, within the same time limit.
+    /// a terminated backend: [`SqlxError::is_connection_failure`]) on PostgreSQL or MySQL runs
+    /// once more, on a connection opened for it, within the same time limit.
     pub async fn fetch_all(
         &self,
         statement: &SqlFragment,
@@ -147,7 +147,7 @@ impl Database {
                     tracing::warn!(
                         request_id = request_id.unwrap_or("-"),
                         error = %e,
-                        "a read's connection failed; retrying it once on a live connection"
+                        "a read's connection failed; retrying it once on a fresh connection"
                     );
                     self.select(&sql, &binds, true).await
                 }
@@ -157,18 +157,29 @@ impl Database {
         self.limited(run, &sql, request_id).await
     }
 
-    /// The rows of `sql`, on any pooled connection or, when `live`, on one that answers a ping.
+    /// The rows of `sql`, on any pooled connection or, when `fresh`, on a connection opened for
+    /// it outside the pool. Pooled connections that a restart or a kill left dead are each
+    /// discarded after their one failure (sqlx pings a connection when it comes back), so a
+    /// fresh one is needed once per dead connection at most: the database is not flooded. On
+    /// SQLite, a new connection could open another database (`sqlite::memory:`), and a failure
+    /// is the disk's, not a network's: it is not retried.
     async fn select(
         &self,
         sql: &str,
         binds: &[BindValue],
-        live: bool,
+        fresh: bool,
     ) -> Result<Vec<Row>, SqlxError> {
         macro_rules! select {
-            ($pool:expr, $bind:expr, $row:expr) => {{
+            ($pool:expr, $connection:ty, $bind:expr, $row:expr, $retry:expr) => {{
                 let query = bind_all!(sqlx::query(sql), binds, $bind);
-                let rows = if live {
-                    query.fetch_all(&mut *live_connection($pool).await?).await?
+                let rows = if fresh && $retry {
+                    use sqlx::Connection as _;
+                    let mut connection =
+                        <$connection>::connect_with(&*$pool.connect_options()).await?;
+                    let rows = query.fetch_all(&mut connection).await;
+                    // Its work is done either way; a failed goodbye changes nothing.
+                    let _ = connection.close().await;
+                    rows?
                 } else {
                     query.fetch_all($pool).await?
                 };
@@ -177,11 +188,17 @@ impl Database {
         }
         Ok(match &self.pool {
             #[cfg(feature = "postgres")]
-            Pool::Postgres(pool) => select!(pool, bind_pg, Row::Postgres),
+            Pool::Postgres(pool) => select!(pool, sqlx::PgConnection, bind_pg, Row::Postgres, true),
             #[cfg(feature = "mysql")]
-            Pool::MySql(pool) => select!(pool, bind_mysql, Row::MySql),
+            Pool::MySql(pool) => select!(pool, sqlx::MySqlConnection, bind_mysql, Row::MySql, true),
             #[cfg(feature = "sqlite")]
-            Pool::Sqlite(pool) => select!(pool, bind_sqlite, Row::Sqlite),
+            Pool::Sqlite(pool) => select!(
+                pool,
+                sqlx::SqliteConnection,
+                bind_sqlite,
+                Row::Sqlite,
+                false
+            ),
         })
     }
 
@@ -242,24 +259,6 @@ impl Database {
         };
         result.map_err(|e| log(e, sql, request_id))
     }
-}
-
-/// A pooled connection that answers a ping. Connections that do not (left over from before a
-/// server restart) are closed on the way, so that the pool opens fresh ones; at most the pool's
-/// size of them, then whatever the pool hands out.
-async fn live_connection<DB: sqlx::Database>(
-    pool: &sqlx::Pool<DB>,
-) -> Result<sqlx::pool::PoolConnection<DB>, sqlx::Error> {
-    use sqlx::Connection as _;
-    for _ in 0..pool.options().get_max_connections() {
-        let mut connection = pool.acquire().await?;
-        if connection.ping().await.is_ok() {
-            return Ok(connection);
-        }
-        // Detached, the broken connection is dropped without a goodbye it could not send.
-        drop(connection.detach());
-    }
-    pool.acquire().await
 }
 
 #[async_trait]

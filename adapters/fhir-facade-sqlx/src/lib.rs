@@ -27,8 +27,9 @@
 //! [`SqlxError::is_connection_failure`]) and a pool with no connection to give are
 //! [`Unavailable`](fhir_facade_core::error::DatabaseErrorKind) (503); the server's own statement
 //! or lock time limits are a `Timeout` (504). A read (`Executor::fetch_all`) whose connection
-//! failed runs once more on a connection that answers a ping, so the connections a restart left
-//! dead in the pool cost no failed request; a write is never re-sent.
+//! failed runs once more, on PostgreSQL and MySQL, on a connection opened for it (each dead
+//! pooled connection is dropped after its one failure), so the connections a restart or a kill
+//! left dead in the pool cost no failed request; a write is never re-sent.
 //!
 //! Driver errors are logged with `tracing` at `error` level with the request id and the SQL
 //! text; clients only see the status (503, 504 or 500).
