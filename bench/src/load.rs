@@ -130,6 +130,31 @@ async fn connect(target: &Target) -> Result<http1::SendRequest<Empty<Bytes>>, St
     Ok(sender)
 }
 
+/// A GET of `path` on `sender`: the status and the whole body.
+async fn get(
+    sender: &mut http1::SendRequest<Empty<Bytes>>,
+    target: &Target,
+    path: &str,
+) -> Result<(hyper::StatusCode, Bytes), String> {
+    sender.ready().await.map_err(|e| e.to_string())?;
+    let request = hyper::Request::get(target.uri(path))
+        .header(hyper::header::HOST, &target.authority)
+        .header(hyper::header::ACCEPT, "application/fhir+json")
+        .body(Empty::new())
+        .map_err(|e| e.to_string())?;
+    let response = sender
+        .send_request(request)
+        .await
+        .map_err(|e| e.to_string())?;
+    let status = response.status();
+    let body = response
+        .into_body()
+        .collect()
+        .await
+        .map_err(|e| e.to_string())?;
+    Ok((status, body.to_bytes()))
+}
+
 /// One unit over HTTP: every path in turn, each answered 200 with its body read to the end.
 async fn send_unit(
     sender: &mut http1::SendRequest<Empty<Bytes>>,
@@ -137,26 +162,11 @@ async fn send_unit(
     unit: &Unit,
 ) -> Result<(), String> {
     for path in &unit.paths {
-        sender.ready().await.map_err(|e| e.to_string())?;
-        let request = hyper::Request::get(target.uri(path))
-            .header(hyper::header::HOST, &target.authority)
-            .header(hyper::header::ACCEPT, "application/fhir+json")
-            .body(Empty::new())
-            .map_err(|e| e.to_string())?;
-        let response = sender
-            .send_request(request)
-            .await
-            .map_err(|e| e.to_string())?;
-        let status = response.status();
-        let body = response
-            .into_body()
-            .collect()
-            .await
-            .map_err(|e| e.to_string())?;
+        let (status, body) = get(sender, target, path).await?;
         if status != hyper::StatusCode::OK {
             return Err(format!(
                 "{path}: {status}: {}",
-                String::from_utf8_lossy(&body.to_bytes())
+                String::from_utf8_lossy(&body)
                     .chars()
                     .take(300)
                     .collect::<String>()
@@ -302,22 +312,7 @@ async fn send_one(
         Some(sender) => sender,
         None => connect(target).await?,
     };
-    sender.ready().await.map_err(|e| e.to_string())?;
-    let request = hyper::Request::get(target.uri(path))
-        .header(hyper::header::HOST, &target.authority)
-        .header(hyper::header::ACCEPT, "application/fhir+json")
-        .body(Empty::new())
-        .map_err(|e| e.to_string())?;
-    let response = sender
-        .send_request(request)
-        .await
-        .map_err(|e| e.to_string())?;
-    let status = response.status();
-    response
-        .into_body()
-        .collect()
-        .await
-        .map_err(|e| e.to_string())?;
+    let (status, _) = get(&mut sender, target, path).await?;
     if !sender.is_closed() {
         idle.lock().unwrap_or_else(|e| e.into_inner()).push(sender);
     }
