@@ -194,6 +194,11 @@ impl Rig {
         serde_json::from_str(&answer.body).unwrap()
     }
 
+    /// The steady load of the suite, for `duration`, in the background.
+    fn load(&self, duration: Duration) -> tokio::task::JoinHandle<Vec<Answer>> {
+        tokio::spawn(steady_load(self.http, self.requests(), CLIENTS, duration))
+    }
+
     /// Reads of patients, a search, a search of their observations, and creates.
     fn requests(&self) -> Vec<LoadRequest> {
         let mut requests = Vec::new();
@@ -346,12 +351,7 @@ fn recovery(answers: &[Answer], back: Duration) -> (Duration, bool) {
 }
 
 async fn stop_and_start(rig: &Rig) {
-    let load = tokio::spawn(steady_load(
-        rig.http,
-        rig.requests(),
-        CLIENTS,
-        Duration::from_millis(6500),
-    ));
+    let load = rig.load(Duration::from_millis(6500));
     tokio::time::sleep(Duration::from_secs(1)).await;
     rig.proxy.stop();
     tokio::time::sleep(Duration::from_millis(1500)).await;
@@ -402,12 +402,7 @@ async fn stop_and_start(rig: &Rig) {
 }
 
 async fn backends_killed(rig: &Rig) {
-    let load = tokio::spawn(steady_load(
-        rig.http,
-        rig.requests(),
-        CLIENTS,
-        Duration::from_secs(3),
-    ));
+    let load = rig.load(Duration::from_secs(3));
     let mut killed = 0;
     for _ in 0..4 {
         tokio::time::sleep(Duration::from_millis(600)).await;
@@ -423,7 +418,7 @@ async fn backends_killed(rig: &Rig) {
         by_status(&answers)
     );
     assert!(killed > 0, "{}: no backend to terminate", rig.name);
-    // A read whose connection died is retried on a live one: reads do not fail.
+    // A read whose connection died is retried on a fresh one: reads do not fail.
     let failed_reads: Vec<_> = answers
         .iter()
         .filter(|a| a.request.starts_with("GET") && a.status != 200)
@@ -433,12 +428,7 @@ async fn backends_killed(rig: &Rig) {
 }
 
 async fn slow_database(rig: &Rig) {
-    let load = tokio::spawn(steady_load(
-        rig.http,
-        rig.requests(),
-        CLIENTS,
-        Duration::from_secs(5),
-    ));
+    let load = rig.load(Duration::from_secs(5));
     tokio::time::sleep(Duration::from_secs(1)).await;
     rig.proxy
         .set_delay(STATEMENT_TIMEOUT + Duration::from_millis(500));
@@ -461,12 +451,7 @@ async fn table_locked(rig: &Rig) {
         ),
         _ => ("LOCK TABLES patient WRITE".to_owned(), "UNLOCK TABLES"),
     };
-    let load = tokio::spawn(steady_load(
-        rig.http,
-        rig.requests(),
-        CLIENTS,
-        Duration::from_secs(5),
-    ));
+    let load = rig.load(Duration::from_secs(5));
     tokio::time::sleep(Duration::from_secs(1)).await;
     // One connection of its own holds the lock for 2 s.
     macro_rules! hold {
